@@ -1,0 +1,1 @@
+"""`m99kg build`: turn the official sources and the hand-written Turtle into generated Turtle."""
