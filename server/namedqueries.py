@@ -138,7 +138,8 @@ def parse_query_file(path: Path) -> NamedQuery:
                                            f"'name type [optional] description', type one of {sorted(PARAM_TYPES)}")
             params.append(Param(pm.group("name"), pm.group("type"), bool(pm.group("opt")), pm.group("desc")))
             if f"?_{pm.group('name')}" not in text:
-                raise QueryDefinitionError(f"{path.name}: parameter {pm.group('name')} is never used as ?_{pm.group('name')}")
+                name = pm.group("name")
+                raise QueryDefinitionError(f"{path.name}: parameter {name} is never used as ?_{name}")
         elif key == "tags":
             tags = tuple(t for t in re.split(r"[,\s]+", value) if t)
         else:

@@ -73,7 +73,6 @@ class Store:
     def rdflib_dataset(self):  # -> rdflib.Dataset, imported lazily: rdflib is slow to import
         """The same data through rdflib's Dataset API (oxrdflib store plugin)."""
         import rdflib
-
         from oxrdflib import OxigraphStore
 
         return rdflib.Dataset(store=OxigraphStore(store=self.ox))

@@ -118,7 +118,8 @@ def build_m99_module(nodes: dict[str, Node], store: Store, w: TurtleWriter) -> N
         if len(code) == 6:
             region = regions[code[5]]
             if not node.title.endswith(region.phrase):
-                errors.append(f"{code}: title {node.title!r} does not end with {region.phrase!r} (5th character {code[5]})")
+                errors.append(f"{code}: title {node.title!r} does not end with {region.phrase!r} "
+                              f"(5th character {code[5]})")
             w.add(s, M99 + "region", region.iri)
         if node.billable:
             w.add(s, RDF + "type", M99 + "M99Code")
