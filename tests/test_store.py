@@ -14,15 +14,15 @@ def test_named_graphs_are_loaded(store):
     assert store.graph_size(GRAPH_ONTOLOGY) > 10_000
     assert store.graph_size(GRAPH_SHAPES) > 100
     # the full code set answers existence and billability for any code
-    assert store.ask("ASK { GRAPH <%s> { icd:S32.10XA a m99:BillableCode } }" % GRAPH_CODESET, union=False)
-    assert store.ask("ASK { GRAPH <%s> { icd:S32.10 a m99:HeaderCode } }" % GRAPH_CODESET, union=False)
+    assert store.ask(f"ASK {{ GRAPH <{GRAPH_CODESET}> {{ icd:S32.10XA a m99:BillableCode }} }}", union=False)
+    assert store.ask(f"ASK {{ GRAPH <{GRAPH_CODESET}> {{ icd:S32.10 a m99:HeaderCode }} }}", union=False)
 
 
 def test_rdflib_view_over_the_same_store(store):
     ds = store.rdflib_dataset()
     rows = list(ds.query(
-        "SELECT ?t WHERE { GRAPH <%s> { <http://purl.bioontology.org/ontology/ICD10CM/M99.44> "
-        "<http://www.w3.org/2004/02/skos/core#prefLabel> ?t } }" % GRAPH_ONTOLOGY))
+        f"SELECT ?t WHERE {{ GRAPH <{GRAPH_ONTOLOGY}> {{ <http://purl.bioontology.org/ontology/ICD10CM/M99.44> "
+        "<http://www.w3.org/2004/02/skos/core#prefLabel> ?t } }"))
     assert [str(r[0]) for r in rows] == ["Connective tissue stenosis of neural canal of sacral region"]
 
 
