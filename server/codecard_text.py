@@ -14,6 +14,27 @@ def _src(item: dict[str, Any]) -> str:
     return f" [{', '.join(item['sources'])}]" if item.get("sources") else ""
 
 
+def _opt(label: str, key: str):
+    return lambda item: f"{label}{item[key]}" if item.get(key) else None
+
+
+# (card key, heading, first line of an item, detail lines; the last detail line carries the sources)
+_SOURCED_SECTIONS = [
+    ("confusable", "Confusable codes (and what decides)",
+     lambda c: f"{c['code']}  {c.get('title') or ''}",
+     [lambda c: f"decided by: {c['decidingElement']}. {c.get('distinction') or ''}"]),
+    ("displacedBy", "Classified elsewhere: codes that displace it or go with it",
+     lambda d: f"{d['code']}  {d.get('title') or ''}  [{d['relation']}]",
+     [_opt("when: ", "condition"), _opt("why: ", "rationale")]),
+    ("pairings", "Procedure pairings",
+     lambda p: f"{p['procedure']}  {p.get('descriptor') or ''} ({p.get('family') or ''}; {p.get('strength') or ''})",
+     [_opt("", "rationale")]),
+    ("documentation", "Documentation needed",
+     lambda d: f"{d['element']} ({d.get('strength') or ''}; {d.get('context') or ''})",
+     [_opt("", "rationale")]),
+]
+
+
 def render(card: dict[str, Any]) -> str:
     out: list[str] = []
     add = out.append
@@ -54,35 +75,15 @@ def render(card: dict[str, Any]) -> str:
             add(heading)
             for c in card[key]:
                 add(f"  {c['code']}  {c['title']}{'' if c['billable'] else ' (header)'}")
-    if card["confusable"]:
-        add("")
-        add("Confusable codes (and what decides)")
-        for c in card["confusable"]:
-            add(f"  {c['code']}  {c.get('title') or ''}")
-            add(_wrap(f"decided by: {c['decidingElement']}. {c.get('distinction') or ''}{_src(c)}"))
-    if card["displacedBy"]:
-        add("")
-        add("Classified elsewhere: codes that displace it or go with it")
-        for d in card["displacedBy"]:
-            add(f"  {d['code']}  {d.get('title') or ''}  [{d['relation']}]")
-            if d.get("condition"):
-                add(_wrap(f"when: {d['condition']}"))
-            if d.get("rationale"):
-                add(_wrap(f"why: {d['rationale']}{_src(d)}"))
-    if card["pairings"]:
-        add("")
-        add("Procedure pairings")
-        for p in card["pairings"]:
-            add(f"  {p['procedure']}  {p.get('descriptor') or ''} ({p.get('family') or ''}; {p.get('strength') or ''})")
-            if p.get("rationale"):
-                add(_wrap(f"{p['rationale']}{_src(p)}"))
-    if card["documentation"]:
-        add("")
-        add("Documentation needed")
-        for d in card["documentation"]:
-            add(f"  {d['element']} ({d.get('strength') or ''}; {d.get('context') or ''})")
-            if d.get("rationale"):
-                add(_wrap(f"{d['rationale']}{_src(d)}"))
+    for key, heading, head, details in _SOURCED_SECTIONS:
+        if card[key]:
+            add("")
+            add(heading)
+            for item in card[key]:
+                add("  " + head(item))
+                texts = [t for t in (d(item) for d in details) if t]
+                for i, text in enumerate(texts):
+                    add(_wrap(text + (_src(item) if i == len(texts) - 1 else "")))
     icd9 = card["icd9"]
     if icd9["backward"] or icd9["forwardInto"]:
         add("")
