@@ -1,0 +1,155 @@
+"""The plain JSON form of a claim (the public contract of README "Claims") into claim graphs.
+
+The JSON is checked field by field first, so that a wrong type is reported with its path
+(`claims[2].lines[0].pointers[1]: expected an integer`) rather than as an RDF error; then the
+project's JSON-LD context (ontology/claim-context.jsonld) makes it RDF, with no code in between,
+and graph.normalize() numbers the lists. Rules about *values* (an unknown code, 13 diagnoses, a
+pointer to nothing) are not input errors: they are findings of the SHACL rules.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from functools import cache
+from typing import Any
+
+import pyoxigraph as ox
+
+from server import resources
+from server.claims.errors import ClaimInputError
+from server.claims.graph import ClaimGraph, normalize
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._~-]{0,63}$")
+_TOKEN = re.compile(r"^[a-z][a-z-]{0,40}$")
+_CODE = re.compile(r"^[A-Za-z0-9.]{1,12}$")
+_MODIFIER = re.compile(r"^[A-Za-z0-9]{2}$")
+
+_STRING_FIELDS = ("provider", "patient")
+_TOKEN_FIELDS = ("payer", "providerType")
+_DATE_FIELDS = ("serviceDate", "treatmentStart", "xrayDate")
+_KNOWN = {"id", "diagnoses", "lines", "findings", "visitNumber", *_STRING_FIELDS, *_TOKEN_FIELDS, *_DATE_FIELDS}
+_LINE_KNOWN = {"procedure", "modifiers", "units", "pointers"}
+_FINDING_KNOWN = {"region", "element", "text", "value"}
+
+
+@cache
+def context() -> dict[str, Any]:
+    """The JSON-LD context, read from the ontology folder (never fetched)."""
+    return json.loads((resources.ontology_dir() / "claim-context.jsonld").read_text(encoding="utf-8"))["@context"]
+
+
+def _fail(where: str, problem: str) -> None:
+    raise ClaimInputError(where, problem)
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_unknown(obj: dict, known: set[str], where: str) -> None:
+    for key in obj:
+        if key.startswith("@"):
+            _fail(f"{where}.{key}", "JSON-LD keywords are not part of the plain JSON form; send JSON-LD instead")
+        if key not in known:
+            _fail(f"{where}.{key}", f"unknown field; the claim form has: {', '.join(sorted(known))}")
+
+
+def check_claim(obj: Any, where: str) -> None:
+    """Raise ClaimInputError naming the first field that does not have the contract's type."""
+    if not isinstance(obj, dict):
+        _fail(where, "expected a JSON object (one claim)")
+    _check_unknown(obj, _KNOWN, where)
+    if not isinstance(obj.get("id"), str) or not _ID.match(obj["id"]):
+        _fail(f"{where}.id", "required: the claim identifier, 1-64 letters, digits, '.', '_', '~' or '-'")
+    for key in _STRING_FIELDS:
+        if key in obj and not isinstance(obj[key], str):
+            _fail(f"{where}.{key}", "expected a string")
+    for key in _TOKEN_FIELDS:
+        if key in obj and (not isinstance(obj[key], str) or not _TOKEN.match(obj[key])):
+            _fail(f"{where}.{key}", "expected a lower-case token such as 'medicare' or 'chiropractor'")
+    for key in _DATE_FIELDS:
+        if key in obj:
+            try:
+                dt.date.fromisoformat(obj[key]) if isinstance(obj[key], str) and len(obj[key]) == 10 else _fail(
+                    f"{where}.{key}", "expected a date YYYY-MM-DD")
+            except ValueError:
+                _fail(f"{where}.{key}", f"{obj[key]!r} is not a valid date YYYY-MM-DD")
+    if "visitNumber" in obj and (not _is_int(obj["visitNumber"]) or obj["visitNumber"] < 1):
+        _fail(f"{where}.visitNumber", "expected a positive integer")
+    diagnoses = obj.get("diagnoses", [])
+    if not isinstance(diagnoses, list):
+        _fail(f"{where}.diagnoses", "expected a list of ICD-10-CM codes")
+    for i, code in enumerate(diagnoses):
+        if not isinstance(code, str) or not _CODE.match(code):
+            _fail(f"{where}.diagnoses[{i}]", "expected an ICD-10-CM code as a string (M99.04 or M9904)")
+    lines = obj.get("lines", [])
+    if not isinstance(lines, list):
+        _fail(f"{where}.lines", "expected a list of service lines")
+    for i, line in enumerate(lines):
+        lw = f"{where}.lines[{i}]"
+        if not isinstance(line, dict):
+            _fail(lw, "expected a JSON object (one service line)")
+        _check_unknown(line, _LINE_KNOWN, lw)
+        if not isinstance(line.get("procedure"), str) or not _CODE.match(line["procedure"]):
+            _fail(f"{lw}.procedure", "required: a CPT code as a string (98940)")
+        mods = line.get("modifiers", [])
+        if not isinstance(mods, list) or not all(isinstance(m, str) and _MODIFIER.match(m) for m in mods):
+            _fail(f"{lw}.modifiers", "expected a list of two-character modifiers such as [\"AT\"]")
+        if "units" in line and (not _is_int(line["units"]) or line["units"] < 1):
+            _fail(f"{lw}.units", "expected a positive integer")
+        pointers = line.get("pointers", [])
+        if not isinstance(pointers, list) or not all(_is_int(p) for p in pointers):
+            _fail(f"{lw}.pointers", "expected a list of integers (1-based positions in diagnoses)")
+    findings = obj.get("findings", [])
+    if not isinstance(findings, list):
+        _fail(f"{where}.findings", "expected a list of findings")
+    for i, finding in enumerate(findings):
+        fw = f"{where}.findings[{i}]"
+        if not isinstance(finding, dict):
+            _fail(fw, "expected a JSON object (one finding)")
+        _check_unknown(finding, _FINDING_KNOWN, fw)
+        if not isinstance(finding.get("element"), str) or not _TOKEN.match(finding["element"]):
+            _fail(f"{fw}.element", "required: a documentation element such as 'asymmetry'")
+        for key in ("region", "value"):
+            if key in finding and (not isinstance(finding[key], str) or not _TOKEN.match(finding[key])):
+                _fail(f"{fw}.{key}", "expected a lower-case token such as 'sacral'")
+        if "text" in finding and not isinstance(finding["text"], str):
+            _fail(f"{fw}.text", "expected a string")
+
+
+def claim_to_triples(obj: dict) -> list[ox.Triple]:
+    """Apply the JSON-LD context to one checked claim object."""
+    doc = json.dumps({"@context": context(), **obj})
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(doc.encode("utf-8"), format=ox.RdfFormat.JSON_LD)]
+
+
+def load_json(text: str, source: str) -> list[Any]:
+    """Parse JSON text holding one claim or a list of claims; errors name the line and column."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ClaimInputError(f"{source}:{exc.lineno}:{exc.colno}", f"not valid JSON: {exc.msg}") from None
+    if isinstance(data, dict):
+        return [data]
+    if isinstance(data, list):
+        return data
+    raise ClaimInputError(source, "expected a claim object or a JSON array of claims")
+
+
+def claims_from_json(text: str, source: str = "<input>") -> list[ClaimGraph]:
+    """Every claim of a JSON document as a normalised claim graph; ClaimInputError on bad input."""
+    items = load_json(text, source)
+    seen: set[str] = set()
+    triples: list[ox.Triple] = []
+    for i, obj in enumerate(items):
+        where = f"{source}: claims[{i}]" if len(items) > 1 else f"{source}: claim"
+        check_claim(obj, where)
+        if obj["id"] in seen:
+            raise ClaimInputError(f"{where}.id", f"claim {obj['id']!r} appears twice in one file")
+        seen.add(obj["id"])
+        triples += claim_to_triples(obj)
+    graphs = normalize(triples, source)
+    order = {obj["id"]: i for i, obj in enumerate(items)}
+    return sorted(graphs, key=lambda g: order.get(g.claim_id, len(order)))
