@@ -58,6 +58,39 @@ def _cmd_code(args: argparse.Namespace) -> int:
     return status
 
 
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.claims.errors import ClaimInputError
+    from server.claims.readers import read_path
+    from server.store import knowledge_store
+    from server.validation.engine import Validator
+    from server.validation.render import worklist
+
+    errors: list[ClaimInputError] = []
+    claims = []
+    for name in args.files:
+        try:
+            claims += read_path(Path(name), args.input_format, errors)
+        except ClaimInputError as exc:
+            errors.append(exc)
+    for exc in errors:
+        print(f"m99kg validate: {exc}", file=sys.stderr)
+    if not claims:
+        return 2
+    report = Validator(knowledge_store(shapes=False)).validate(claims)
+    if args.format == "json":
+        json.dump(report.as_json(), sys.stdout, indent=2, ensure_ascii=False)
+        sys.stdout.write("\n")
+    elif args.format == "turtle":
+        sys.stdout.write(report.graph.serialize(format="turtle"))
+    else:
+        sys.stdout.write(worklist(report))
+    if errors:
+        return 2
+    return 0 if report.conforms else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="m99kg", description="ICD-10-CM M99 knowledge graph")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +103,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("codes", nargs="+", metavar="CODE", help="a code, with or without the dot (M99.04, M9904)")
     p.add_argument("--json", action="store_true", help="print the card as JSON")
     p.set_defaults(func=_cmd_code)
+
+    p = sub.add_parser("validate", help="validate claim files (JSON form, JSON-LD, Turtle)",
+                       description="Exit 0: every claim conforms (warnings allowed); 1: a claim has a violation; "
+                                   "2: some input could not be read.")
+    p.add_argument("files", nargs="+", metavar="FILE")
+    p.add_argument("--format", choices=("json", "text", "turtle"), default="text", help="report format")
+    p.add_argument("--input-format", choices=("json", "jsonld", "turtle"), default=None,
+                   help="claim format (default: detected from the content)")
+    p.set_defaults(func=_cmd_validate)
     return parser
 
 

@@ -122,7 +122,8 @@ def check_claim(obj: Any, where: str) -> None:
 def claim_to_triples(obj: dict) -> list[ox.Triple]:
     """Apply the JSON-LD context to one checked claim object."""
     doc = json.dumps({"@context": context(), **obj})
-    return [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(doc.encode("utf-8"), format=ox.RdfFormat.JSON_LD)]
+    quads = ox.parse(doc.encode("utf-8"), format=ox.RdfFormat.JSON_LD)
+    return [ox.Triple(q.subject, q.predicate, q.object) for q in quads]
 
 
 def load_json(text: str, source: str) -> list[Any]:
@@ -138,16 +139,27 @@ def load_json(text: str, source: str) -> list[Any]:
     raise ClaimInputError(source, "expected a claim object or a JSON array of claims")
 
 
-def claims_from_json(text: str, source: str = "<input>") -> list[ClaimGraph]:
-    """Every claim of a JSON document as a normalised claim graph; ClaimInputError on bad input."""
+def claims_from_json(text: str, source: str = "<input>",
+                     errors: list[ClaimInputError] | None = None) -> list[ClaimGraph]:
+    """Every claim of a JSON document as a normalised claim graph.
+
+    A document that is not JSON raises ClaimInputError. A claim with a malformed field raises too,
+    unless `errors` is given: then the error is appended there and the other claims still load.
+    """
     items = load_json(text, source)
     seen: set[str] = set()
     triples: list[ox.Triple] = []
     for i, obj in enumerate(items):
         where = f"{source}: claims[{i}]" if len(items) > 1 else f"{source}: claim"
-        check_claim(obj, where)
-        if obj["id"] in seen:
-            raise ClaimInputError(f"{where}.id", f"claim {obj['id']!r} appears twice in one file")
+        try:
+            check_claim(obj, where)
+            if obj["id"] in seen:
+                raise ClaimInputError(f"{where}.id", f"claim {obj['id']!r} appears twice in one file")
+        except ClaimInputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+            continue
         seen.add(obj["id"])
         triples += claim_to_triples(obj)
     graphs = normalize(triples, source)
