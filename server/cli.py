@@ -91,6 +91,17 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     return 0 if report.conforms else 1
 
 
+def _cmd_rules(args: argparse.Namespace) -> int:
+    from server.validation.catalogue import markdown, rules
+
+    if args.markdown:
+        sys.stdout.write(markdown())
+        return 0
+    for r in rules():
+        print(f"{r.severity:<9} {r.id:<34} {r.name}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="m99kg", description="ICD-10-CM M99 knowledge graph")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +123,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--input-format", choices=("json", "jsonld", "turtle"), default=None,
                    help="claim format (default: detected from the content)")
     p.set_defaults(func=_cmd_validate)
+
+    p = sub.add_parser("rules", help="list the claim rules (from the shapes)")
+    p.add_argument("--markdown", action="store_true", help="print the catalogue as Markdown (docs/rules.md)")
+    p.set_defaults(func=_cmd_rules)
     return parser
 
 
