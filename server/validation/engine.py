@@ -33,9 +33,12 @@ _CODE = re.compile(r"^(?:[A-Z][0-9][0-9A-Z](?:\.[0-9A-Z]{1,4})?-?|[0-9]{4}[0-9A-
 
 def pyshacl_validate(data: rdflib.Graph, shapes: rdflib.Graph) -> tuple[bool, rdflib.Graph]:
     """The project's one way of calling pySHACL (also used for the W3C SHACL test suite)."""
-    conforms, report, text = pyshacl.validate(
-        data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False, allow_infos=False,
-    )
+    try:
+        conforms, report, text = pyshacl.validate(
+            data, shacl_graph=shapes, inference="none", advanced=True, allow_warnings=False, allow_infos=False,
+        )
+    except Exception as exc:  # pySHACL raises plain exceptions for shapes it cannot run
+        raise ShapesError(f"pySHACL could not run the shapes: {type(exc).__name__}: {exc}") from exc
     if not isinstance(report, rdflib.Graph):  # pySHACL's ValidationFailure: a shape it cannot run
         raise ShapesError(f"pySHACL could not run the shapes: {text}")
     return bool(conforms), report
