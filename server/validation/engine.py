@@ -52,6 +52,9 @@ def claim_shape_files() -> list[Path]:
     return sorted(resources.shapes_dir().glob("claims-*.ttl"))
 
 
+PROFILES_FILE = "payer-profiles.ttl"
+
+
 @dataclass(frozen=True)
 class RuleResult:
     rule: str
@@ -131,6 +134,17 @@ class Validator:
                 out.setdefault(prop, (str(rule), label))
         return out
 
+    @cached_property
+    def overrides(self) -> dict[str, dict[str, rdflib.URIRef]]:
+        """Payer IRI -> {rule id -> severity IRI}, from shapes/payer-profiles.ttl."""
+        g = rdflib.Graph().parse(resources.shapes_dir() / PROFILES_FILE, format="turtle")
+        out: dict[str, dict[str, rdflib.URIRef]] = {}
+        for profile, payer in g.subject_objects(_M99.forPayer):
+            rules = out.setdefault(str(payer), {})
+            for override in g.objects(profile, _M99.severityOverride):
+                rules[str(g.value(override, _M99.rule))] = g.value(override, _SH.severity)
+        return out
+
     def data_graph(self, claim: ClaimGraph) -> rdflib.Graph:
         g = rdflib.Graph()
         for t in self.reference:
@@ -145,16 +159,23 @@ class Validator:
         merged = rdflib.Graph()
         for claim in claims:
             _conforms, graph = pyshacl_validate(self.data_graph(claim), self.shapes)
-            reports.append(ClaimReport(claim.claim_id, claim.iri, self._results(graph)))
+            payer = next((t.object.value for t in claim.triples
+                          if t.predicate.value == M99 + "payer" and t.subject.value == claim.iri), "")
+            reports.append(ClaimReport(claim.claim_id, claim.iri, self._results(graph, self.overrides.get(payer, {}))))
             for t in graph:
                 merged.add(t)
+        # the SHACL report graph keeps SHACL's meaning of sh:conforms (no result at all); the JSON
+        # report's "conforms" is the product's (no Violation)
         return Report(reports, merged)
 
-    def _results(self, report: rdflib.Graph) -> list[RuleResult]:
+    def _results(self, report: rdflib.Graph, overrides: dict[str, rdflib.URIRef]) -> list[RuleResult]:
+        """Read pySHACL's report; apply the payer's severity overrides to it and to the results."""
         out = []
-        for node in report.subjects(rdflib.RDF.type, _SH.ValidationResult):
+        for node in list(report.subjects(rdflib.RDF.type, _SH.ValidationResult)):
             shape = report.value(node, _SH.sourceShape)
             rule, source = self.rules.get(shape, (str(shape), ""))
+            if rule in overrides:
+                report.set((node, _SH.resultSeverity, overrides[rule]))
             value = report.value(node, _SH.value)
             codes: tuple[str, ...] = ()
             if value is not None:
