@@ -56,6 +56,19 @@ def _check_unknown(obj: dict, known: set[str], where: str) -> None:
             _fail(f"{where}.{key}", f"unknown field; the claim form has: {', '.join(sorted(known))}")
 
 
+def _objects(obj: dict, key: str, known: set[str], where: str, what: str):
+    """Yield (path, item) for a list-of-objects field, after checking its shape and field names."""
+    items = obj.get(key, [])
+    if not isinstance(items, list):
+        _fail(f"{where}.{key}", f"expected a list of {what}s")
+    for i, item in enumerate(items):
+        path = f"{where}.{key}[{i}]"
+        if not isinstance(item, dict):
+            _fail(path, f"expected a JSON object (one {what})")
+        _check_unknown(item, known, path)
+        yield path, item
+
+
 def check_claim(obj: Any, where: str) -> None:
     """Raise ClaimInputError naming the first field that does not have the contract's type."""
     if not isinstance(obj, dict):
@@ -84,14 +97,7 @@ def check_claim(obj: Any, where: str) -> None:
     for i, code in enumerate(diagnoses):
         if not isinstance(code, str) or not _CODE.match(code):
             _fail(f"{where}.diagnoses[{i}]", "expected an ICD-10-CM code as a string (M99.04 or M9904)")
-    lines = obj.get("lines", [])
-    if not isinstance(lines, list):
-        _fail(f"{where}.lines", "expected a list of service lines")
-    for i, line in enumerate(lines):
-        lw = f"{where}.lines[{i}]"
-        if not isinstance(line, dict):
-            _fail(lw, "expected a JSON object (one service line)")
-        _check_unknown(line, _LINE_KNOWN, lw)
+    for lw, line in _objects(obj, "lines", _LINE_KNOWN, where, "service line"):
         if not isinstance(line.get("procedure"), str) or not _CODE.match(line["procedure"]):
             _fail(f"{lw}.procedure", "required: a CPT code as a string (98940)")
         mods = line.get("modifiers", [])
@@ -102,14 +108,7 @@ def check_claim(obj: Any, where: str) -> None:
         pointers = line.get("pointers", [])
         if not isinstance(pointers, list) or not all(_is_int(p) for p in pointers):
             _fail(f"{lw}.pointers", "expected a list of integers (1-based positions in diagnoses)")
-    findings = obj.get("findings", [])
-    if not isinstance(findings, list):
-        _fail(f"{where}.findings", "expected a list of findings")
-    for i, finding in enumerate(findings):
-        fw = f"{where}.findings[{i}]"
-        if not isinstance(finding, dict):
-            _fail(fw, "expected a JSON object (one finding)")
-        _check_unknown(finding, _FINDING_KNOWN, fw)
+    for fw, finding in _objects(obj, "findings", _FINDING_KNOWN, where, "finding"):
         if not isinstance(finding.get("element"), str) or not _TOKEN.match(finding["element"]):
             _fail(f"{fw}.element", "required: a documentation element such as 'asymmetry'")
         for key in ("region", "value"):
