@@ -18,7 +18,7 @@ test: $(STAMP)
 	$(BIN)/pytest
 
 serve: $(STAMP)
-	$(BIN)/m99kg code M99.04
+	$(BIN)/m99kg serve
 
 build: $(STAMP)
 	$(BIN)/m99kg build

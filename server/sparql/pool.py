@@ -1,0 +1,93 @@
+"""A pool of query worker processes with a time limit per query.
+
+Each worker holds the snapshot open read-only. A query is handed to an idle worker; if no answer
+comes within the time limit the worker is killed (the only way to stop a pyoxigraph query) and a
+fresh worker is started in the background, so the other workers keep serving meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing as mp
+import queue
+import threading
+import time
+from dataclasses import dataclass
+
+from server.sparql import worker
+from server.sparql.worker import QueryRequest, QueryResponse
+
+_CTX = mp.get_context("spawn")
+
+
+@dataclass
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: object
+
+
+def _start(store_path: str) -> _Worker:
+    parent, child = _CTX.Pipe()
+    process = _CTX.Process(target=worker.main, args=(child, store_path), daemon=True, name="m99kg-query-worker")
+    process.start()
+    child.close()
+    if not parent.poll(60) or parent.recv() != "ready":
+        process.kill()
+        raise RuntimeError("a query worker did not start")
+    return _Worker(process, parent)
+
+
+class QueryPool:
+    def __init__(self, store_path: str, workers: int = 2, timeout: float = 10.0, row_limit: int = 100_000) -> None:
+        self.store_path = store_path
+        self.timeout = timeout
+        self.row_limit = row_limit
+        self._idle: queue.Queue[_Worker] = queue.Queue()
+        self._all: list[_Worker] = []
+        self._lock = threading.Lock()
+        for _ in range(workers):
+            w = _start(store_path)
+            self._all.append(w)
+            self._idle.put(w)
+
+    def execute(self, req: QueryRequest) -> QueryResponse:
+        req.row_limit = min(req.row_limit, self.row_limit)
+        deadline = time.monotonic() + self.timeout
+        try:
+            w = self._idle.get(timeout=self.timeout)
+        except queue.Empty:
+            return QueryResponse(503, "text/plain; charset=utf-8",
+                                 b"every query worker is busy; try again in a few seconds")
+        try:
+            w.conn.send(req)
+            if w.conn.poll(max(0.0, deadline - time.monotonic())):
+                response = w.conn.recv()
+                self._idle.put(w)
+                return response
+        except (EOFError, OSError, BrokenPipeError):
+            pass
+        self._replace(w)
+        return QueryResponse(503, "text/plain; charset=utf-8",
+                             f"the query ran past the {self.timeout:g} s time limit and was stopped".encode())
+
+    def _replace(self, dead: _Worker) -> None:
+        dead.process.kill()
+
+        def respawn() -> None:
+            dead.process.join(5)
+            fresh = _start(self.store_path)
+            with self._lock:
+                self._all = [w for w in self._all if w is not dead] + [fresh]
+            self._idle.put(fresh)
+
+        threading.Thread(target=respawn, daemon=True, name="m99kg-worker-respawn").start()
+
+    def close(self) -> None:
+        with self._lock:
+            workers, self._all = self._all, []
+        for w in workers:
+            with contextlib.suppress(OSError, BrokenPipeError):
+                w.conn.send(None)
+            w.process.join(2)
+            if w.process.is_alive():
+                w.process.kill()

@@ -1,0 +1,24 @@
+"""Service settings, from command-line options and environment variables (M99KG_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+def _env_list(name: str) -> list[str]:
+    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
+
+
+@dataclass
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8099
+    data_dir: Path = Path("var")
+    query_timeout: float = 10.0
+    row_limit: int = 100_000
+    max_body: int = 5 * 1024 * 1024
+    workers: int = 2
+    token: str | None = field(default_factory=lambda: os.environ.get("M99KG_TOKEN") or None)
+    cors_origins: list[str] = field(default_factory=lambda: _env_list("M99KG_CORS_ORIGINS"))

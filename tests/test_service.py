@@ -1,0 +1,292 @@
+"""The HTTP service, served by waitress on 127.0.0.1 and driven by real clients."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import socket
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+import rdflib
+import waitress
+from SPARQLWrapper import JSON, SPARQLWrapper
+
+from server.namespaces import GRAPH_CODESET
+from server.web.app import create_app
+from server.web.config import Config
+from server.web.serve import build
+
+ROOT = Path(__file__).resolve().parent.parent
+M9904 = "http://purl.bioontology.org/ontology/ICD10CM/M99.04"
+TITLE_Q = f"SELECT DISTINCT ?t WHERE {{ <{M9904}> <http://www.w3.org/2004/02/skos/core#prefLabel> ?t }}"
+RUNAWAY = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
+
+
+class Access(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = Config(port=port, data_dir=tmp_path_factory.mktemp("data"), query_timeout=3.0, row_limit=1000,
+                    max_body=200_000, workers=2, token=None, cors_origins=["https://analyst.example"])
+    app, pool = build(config)
+    access = Access()
+    logger = logging.getLogger("m99kg.access")
+    logger.addHandler(access)
+    logger.setLevel(logging.INFO)
+    httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=6)
+    thread = threading.Thread(target=httpd.run, daemon=True)
+    thread.start()
+    yield {"base": f"http://127.0.0.1:{port}", "app": app, "pool": pool, "access": access}
+    httpd.close()
+    pool.close()
+    logger.removeHandler(access)
+
+
+def call(server, path: str, method: str = "GET", body: bytes | None = None, headers: dict | None = None):
+    req = urllib.request.Request(server["base"] + path, data=body, method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, resp.headers, resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers, err.read()
+
+
+def q(query: str) -> str:
+    return "/sparql?" + urllib.parse.urlencode({"query": query})
+
+
+# --- the SPARQL 1.1 Protocol query operation ----------------------------------------------------
+
+def test_get_post_form_and_post_direct(server):
+    for method, path, body, headers in [
+        ("GET", q(TITLE_Q), None, {}),
+        ("POST", "/sparql", urllib.parse.urlencode({"query": TITLE_Q}).encode(),
+         {"Content-Type": "application/x-www-form-urlencoded"}),
+        ("POST", "/sparql", TITLE_Q.encode(), {"Content-Type": "application/sparql-query"}),
+    ]:
+        status, h, data = call(server, path, method, body, headers)
+        assert status == 200 and h["Content-Type"].startswith("application/sparql-results+json")
+        rows = json.loads(data)["results"]["bindings"]
+        assert [r["t"]["value"] for r in rows] == ["Segmental and somatic dysfunction of sacral region"]
+
+
+@pytest.mark.parametrize("accept", ["application/sparql-results+json", "application/sparql-results+xml",
+                                    "text/csv", "text/tab-separated-values"])
+def test_select_formats(server, accept):
+    status, h, data = call(server, q(TITLE_Q), headers={"Accept": accept})
+    assert status == 200 and h["Content-Type"] == accept
+    text = data.decode()
+    if accept == "text/csv":
+        assert list(csv.reader(io.StringIO(text)))[1] == ["Segmental and somatic dysfunction of sacral region"]
+    elif accept == "text/tab-separated-values":
+        assert text.splitlines() == ["?t", '"Segmental and somatic dysfunction of sacral region"@en']
+    elif "xml" in accept:
+        assert "<literal xml:lang=\"en\">Segmental and somatic dysfunction of sacral region</literal>" in text
+
+
+@pytest.mark.parametrize(("accept", "fmt"), [("text/turtle", "turtle"), ("application/n-triples", "nt"),
+                                            ("application/ld+json", "json-ld"), ("application/rdf+xml", "xml")])
+def test_construct_formats(server, accept, fmt):
+    status, h, data = call(server, q(f"CONSTRUCT WHERE {{ <{M9904}> ?p ?o }}"), headers={"Accept": accept})
+    assert status == 200 and h["Content-Type"] == accept
+    g = rdflib.Graph().parse(data=data.decode(), format=fmt)
+    assert (rdflib.URIRef(M9904), rdflib.URIRef("https://w3id.org/m99kg/vocab#region"),
+            rdflib.URIRef("https://w3id.org/m99kg/id/region/sacral")) in g
+
+
+def test_ask_and_dataset_parameters(server):
+    ask = f"ASK {{ <{M9904}> <https://w3id.org/m99kg/vocab#region> ?r }}"
+    status, _h, data = call(server, q(ask), headers={"Accept": "application/sparql-results+xml"})
+    assert status == 200 and b"<boolean>true</boolean>" in data
+    # only the code set as default graph: it has no facets
+    path = "/sparql?" + urllib.parse.urlencode({"query": ask, "default-graph-uri": GRAPH_CODESET})
+    assert json.loads(call(server, path)[2])["boolean"] is False
+
+
+@pytest.mark.parametrize(("method", "path", "body", "headers", "status"), [
+    ("GET", "/sparql?query=SELEC%20%3Fx", None, {}, 400),
+    ("GET", "/sparql?query=ASK%7B%7D&query=ASK%7B%7D", None, {}, 400),
+    ("POST", "/sparql", b"update=CLEAR%20ALL", {"Content-Type": "application/x-www-form-urlencoded"}, 400),
+    ("POST", "/sparql", b"CLEAR ALL", {"Content-Type": "application/sparql-update"}, 400),
+    ("POST", "/sparql", b"ASK {}", {"Content-Type": "text/plain"}, 415),
+    ("POST", "/sparql", "ASK {}".encode("utf-16"), {"Content-Type": "application/sparql-query; charset=UTF-16"}, 400),
+    ("PUT", "/sparql", b"ASK {}", {"Content-Type": "application/sparql-query"}, 405),
+    ("GET", "/sparql?query=ASK%7B%7D", None, {"Accept": "image/png"}, 406),
+])
+def test_status_codes(server, method, path, body, headers, status):
+    got, _h, data = call(server, path, method, body, headers)
+    assert got == status, data
+    assert data and b"Traceback" not in data
+
+
+def test_malformed_query_gets_the_parser_message(server):
+    status, _h, data = call(server, "/sparql?query=SELECT%20%3Fx%20WHERE%20%7B")
+    assert status == 400 and data.startswith(b"malformed query:")
+
+
+def test_service_description(server):
+    status, h, data = call(server, "/sparql", headers={"Accept": "text/turtle"})
+    assert status == 200 and h["Content-Type"] == "text/turtle"
+    g = rdflib.Graph().parse(data=data.decode(), format="turtle")
+    sd = rdflib.Namespace("http://www.w3.org/ns/sparql-service-description#")
+    assert (None, sd.endpoint, rdflib.URIRef(server["base"] + "/sparql")) in g
+
+
+# --- limits and safety ---------------------------------------------------------------------------
+
+def test_service_is_refused(server):
+    status, _h, data = call(server, q("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"))
+    assert status == 400 and b"SERVICE is refused" in data
+    # the word inside a literal is not a SERVICE clause
+    status, _h, _d = call(server, q('ASK { FILTER("SERVICE <x> {}" != "") }'))
+    assert status == 200
+
+
+def test_runaway_query_is_stopped_and_others_are_served_meanwhile(server):
+    result = {}
+
+    def runaway() -> None:
+        start = time.monotonic()
+        result["status"], _h, result["body"] = call(server, q(RUNAWAY))
+        result["elapsed"] = time.monotonic() - start
+
+    thread = threading.Thread(target=runaway)
+    thread.start()
+    time.sleep(0.3)
+    start = time.monotonic()
+    status, _h, _d = call(server, q(TITLE_Q))
+    assert status == 200 and time.monotonic() - start < 2.0
+    thread.join(30)
+    assert result["status"] == 503 and b"time limit" in result["body"]
+    assert result["elapsed"] < 3.0 + 2.0
+    time.sleep(1.5)  # the replacement worker
+    assert call(server, q(TITLE_Q))[0] == 200
+
+
+def test_row_limit(server):
+    status, _h, data = call(server, q("SELECT * WHERE { ?s ?p ?o }"))
+    assert status == 400 and b"row limit" in data
+
+
+def test_oversized_body_is_413(server):
+    body = b"query=" + b"A" * 300_000
+    status, _h, _d = call(server, "/sparql", "POST", body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert status == 413
+
+
+def test_cors_for_configured_origin_only(server):
+    _s, h, _d = call(server, q(TITLE_Q), headers={"Origin": "https://analyst.example"})
+    assert h["Access-Control-Allow-Origin"] == "https://analyst.example"
+    _s, h, _d = call(server, q(TITLE_Q), headers={"Origin": "https://elsewhere.example"})
+    assert "Access-Control-Allow-Origin" not in h
+
+
+def test_access_log_has_no_query_strings_or_claim_content(server):
+    call(server, q('ASK { FILTER("secret-patient-P-17" != "") }'))
+    body = (ROOT / "examples" / "clean-medicare-claim.json").read_bytes()
+    call(server, "/validate", "POST", body, {"Content-Type": "application/json"})
+    lines = server["access"].lines
+    assert any(line.startswith("POST /validate 200") for line in lines)
+    assert not any("secret" in line or "P-17" in line or "query=" in line for line in lines)
+
+
+def test_bearer_token_guards_claim_endpoints(server):
+    config = Config(token="s3cret")
+    app = create_app(config, server["pool"], server["app"].extensions["m99kg.cards"].store)
+    client = app.test_client()
+    assert client.post("/validate", data=b"{}", content_type="application/json").status_code == 401
+    assert client.get("/sparql?query=ASK%7B%7D").status_code == 401
+    ok = client.get("/sparql?query=ASK%7B%7D", headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200
+    assert client.get("/codes/M99.04").status_code == 200  # no claim content
+
+
+# --- real SPARQL clients ----------------------------------------------------------------------------
+
+def test_sparqlwrapper(server):
+    client = SPARQLWrapper(server["base"] + "/sparql")
+    client.setQuery(TITLE_Q)
+    client.setReturnFormat(JSON)
+    rows = client.query().convert()["results"]["bindings"]
+    assert rows[0]["t"]["value"] == "Segmental and somatic dysfunction of sacral region"
+
+
+def test_rdflib_sparqlstore(server):
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    g = rdflib.Graph(store=SPARQLStore(server["base"] + "/sparql", returnFormat="json"))
+    rows = list(g.query(TITLE_Q))
+    assert str(rows[0][0]) == "Segmental and somatic dysfunction of sacral region"
+
+
+# --- named queries, codes, validation, OpenAPI ---------------------------------------------------------
+
+def test_named_queries(server):
+    status, _h, data = call(server, "/queries")
+    listing = {entry["name"]: entry for entry in json.loads(data)}
+    assert status == 200 and "pairings-for-code" in listing
+    assert listing["pairings-for-code"]["parameters"][0] == {
+        "name": "code", "type": "icd10cm", "optional": False, "description": "The M99 code, with or without the dot."}
+    status, _h, data = call(server, "/queries/pairings-for-code?code=M9904")
+    procedures = {row["procedureNotation"]["value"] for row in json.loads(data)["results"]["bindings"]}
+    assert status == 200 and {"98940", "98943"} <= procedures
+    status, h, data = call(server, "/queries/pairings-for-code?code=M99.04", headers={"Accept": "text/csv"})
+    assert status == 200 and h["Content-Type"] == "text/csv" and b"98940" in data
+
+
+@pytest.mark.parametrize(("path", "status"), [
+    ("/queries/pairings-for-code", 400),                               # required parameter missing
+    ("/queries/pairings-for-code?code=M99.04%3E%20%7D", 400),          # not a code: cannot inject
+    ("/queries/pairings-for-code?code=M99.04&colour=blue", 400),       # unknown parameter
+    ("/queries/no-such-query", 404),
+])
+def test_named_query_errors(server, path, status):
+    got, _h, data = call(server, path)
+    assert got == status and "error" in json.loads(data)
+
+
+def test_code_cards(server):
+    status, _h, data = call(server, "/codes/M99.04")
+    assert status == 200 and json.loads(data)["region"]["label"] == "sacral region"
+    assert call(server, "/codes/M99.99")[0] == 404
+    assert call(server, "/codes/hello")[0] == 400
+
+
+def test_validate(server):
+    body = (ROOT / "examples" / "claims" / "diagnosis-header" / "fires.json").read_bytes()
+    status, _h, data = call(server, "/validate", "POST", body, {"Content-Type": "application/json"})
+    report = json.loads(data)
+    assert status == 200 and report["conforms"] is False
+    assert report["claims"][0]["results"][0]["codes"] == ["M99.4", "M99.44"]
+    status, h, data = call(server, "/validate", "POST", body, {"Content-Type": "application/json",
+                                                                "Accept": "text/turtle"})
+    assert status == 200 and h["Content-Type"].startswith("text/turtle")
+    assert (None, rdflib.URIRef("http://www.w3.org/ns/shacl#conforms"), None) in rdflib.Graph().parse(
+        data=data.decode(), format="turtle")
+    status, _h, data = call(server, "/validate", "POST", b'{"id": "A", "diagnoses": [,]}',
+                            {"Content-Type": "application/json"})
+    assert status == 400 and "not valid JSON" in json.loads(data)["error"]
+    assert call(server, "/validate", "POST", b"x", {"Content-Type": "text/plain"})[0] == 415
+
+
+def test_openapi_lists_every_endpoint(server):
+    spec = json.loads(call(server, "/openapi.json")[2])
+    assert {"/sparql", "/queries", "/queries/{name}", "/codes/{code}", "/validate", "/healthz"} <= set(spec["paths"])
