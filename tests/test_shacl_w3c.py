@@ -21,6 +21,8 @@ so the set and PASSED are updated together).
 
 from __future__ import annotations
 
+import os
+
 import logging
 import warnings
 from collections import Counter
@@ -62,7 +64,9 @@ SHT = rdflib.Namespace("http://www.w3.org/ns/shacl-test#")
 RESULT_FIELDS = (SH.focusNode, SH.resultPath, SH.value, SH.sourceShape, SH.sourceConstraintComponent,
                  SH.resultSeverity)
 
-pytestmark = pytest.mark.skipif(not ROOT_MANIFEST.is_file(), reason=f"W3C SHACL corpus not found at {CORPUS}")
+# Outside CI a checkout without ../shared skips the suite; in CI (CI=true) a missing corpus fails it.
+pytestmark = pytest.mark.skipif(not ROOT_MANIFEST.is_file() and not os.environ.get("CI"),
+                                reason=f"W3C SHACL corpus not found at {CORPUS}")
 
 
 @dataclass(frozen=True)
