@@ -21,9 +21,8 @@ so the set and PASSED are updated together).
 
 from __future__ import annotations
 
-import os
-
 import logging
+import os
 import warnings
 from collections import Counter
 from contextlib import contextmanager
