@@ -23,12 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 def _files():
     from server import resources
-    from server.namespaces import GRAPH_CODESET, GRAPH_ONTOLOGY, GRAPH_SHAPES
 
-    files = [(p, GRAPH_ONTOLOGY) for p in resources.handwritten_ontology_files() + resources.generated_ontology_files()]
-    files.append((resources.codeset_file(), GRAPH_CODESET))
-    files += [(p, GRAPH_SHAPES) for p in sorted(resources.shapes_dir().glob("*.ttl"))]
-    return files
+    return resources.knowledge_files()
 
 
 def _run(variant: str, out: mp.Queue) -> None:

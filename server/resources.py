@@ -49,5 +49,17 @@ def generated_ontology_files() -> list[Path]:
 CODESET_FILE = "codeset.ttl"
 
 
+def knowledge_files(codeset: bool = True, shapes: bool = True) -> list[tuple[Path, str]]:
+    """(file, named graph) for every graph the store serves, in load order."""
+    from server.namespaces import GRAPH_CODESET, GRAPH_ONTOLOGY, GRAPH_SHAPES
+
+    files = [(p, GRAPH_ONTOLOGY) for p in handwritten_ontology_files() + generated_ontology_files()]
+    if codeset:
+        files.append((codeset_file(), GRAPH_CODESET))
+    if shapes:
+        files += [(p, GRAPH_SHAPES) for p in sorted(shapes_dir().glob("*.ttl"))]
+    return files
+
+
 def codeset_file() -> Path:
     return generated_dir() / CODESET_FILE

@@ -13,7 +13,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from server import resources
-from server.namespaces import GRAPH_CODESET, GRAPH_ONTOLOGY, GRAPH_SHAPES, PREFIXES
+from server.namespaces import PREFIXES
 
 Binding = Mapping[str, ox.NamedNode | ox.Literal | ox.BlankNode | None]
 
@@ -36,12 +36,8 @@ class Store:
 
     def load_knowledge(self, codeset: bool = True, shapes: bool = True) -> Store:
         """Load the ontology (hand-written and generated), and optionally the code set and shapes."""
-        self.load_files(resources.handwritten_ontology_files(), GRAPH_ONTOLOGY)
-        self.load_files(resources.generated_ontology_files(), GRAPH_ONTOLOGY)
-        if codeset:
-            self.load_turtle(resources.codeset_file(), GRAPH_CODESET)
-        if shapes:
-            self.load_files(sorted(resources.shapes_dir().glob("*.ttl")), GRAPH_SHAPES)
+        for path, graph in resources.knowledge_files(codeset=codeset, shapes=shapes):
+            self.load_turtle(path, graph)
         return self
 
     # -- reading -----------------------------------------------------------------------------

@@ -12,24 +12,17 @@ import os
 import shutil
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from server import resources
-from server.namespaces import GRAPH_CODESET, GRAPH_ONTOLOGY, GRAPH_SHAPES
 from server.store import Store
 
 FINGERPRINT = "FINGERPRINT"
 
 
-def knowledge_files() -> list[tuple[Path, str]]:
-    """(file, named graph) for everything the service serves."""
-    files = [(p, GRAPH_ONTOLOGY) for p in resources.handwritten_ontology_files() + resources.generated_ontology_files()]
-    files.append((resources.codeset_file(), GRAPH_CODESET))
-    files += [(p, GRAPH_SHAPES) for p in sorted(resources.shapes_dir().glob("*.ttl"))]
-    return files
-
-
 def fingerprint(files: list[tuple[Path, str]] | None = None) -> str:
     h = hashlib.sha256()
-    for path, graph in files or knowledge_files():
+    for path, graph in files or resources.knowledge_files():
         h.update(f"{path.name}\0{graph}\0".encode())
         h.update(path.read_bytes())
     return h.hexdigest()
@@ -38,7 +31,7 @@ def fingerprint(files: list[tuple[Path, str]] | None = None) -> str:
 def ensure_snapshot(directory: Path) -> Path:
     """Return the snapshot store folder inside `directory`, building it if missing or stale."""
     directory.mkdir(parents=True, exist_ok=True)
-    files = knowledge_files()
+    files = resources.knowledge_files()
     want = fingerprint(files)
     target = directory / f"knowledge-{want[:16]}"
     if (target / FINGERPRINT).is_file() and (target / FINGERPRINT).read_text() == want:
@@ -47,8 +40,7 @@ def ensure_snapshot(directory: Path) -> Path:
     shutil.rmtree(tmp, ignore_errors=True)
     store = Store(tmp)
     for path, graph in files:
-        store.ox.bulk_load(path=str(path), format=__import__("pyoxigraph").RdfFormat.TURTLE,
-                           to_graph=__import__("pyoxigraph").NamedNode(graph))
+        store.ox.bulk_load(path=str(path), format=ox.RdfFormat.TURTLE, to_graph=ox.NamedNode(graph))
     store.ox.flush()
     store.ox.optimize()
     del store
