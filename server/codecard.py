@@ -7,6 +7,7 @@ arranges the rows. Nothing here knows a code, a region or a rule.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from server import codes
@@ -102,14 +103,19 @@ class CodeCards:
         card["icd9"] = self._crosswalk(code)
         if card["icd9"]["backward"] or card["icd9"]["forwardInto"]:
             used_sources.update({"GEM", "ICD9"})
-        all_sources = {r["key"]: r for r in (
-            {k: _plain(v) for k, v in row.items()} for row in self.store.select(self.queries["sources"].text))}
+        all_sources = self._sources
         card["sources"] = [
             {"key": k, "title": all_sources[k]["title"], "evidence": all_sources[k]["evidence"],
              "url": all_sources[k].get("url")}
             for k in sorted(used_sources) if k in all_sources
         ]
         return card
+
+    @cached_property
+    def _sources(self) -> dict[str, dict[str, Any]]:
+        """Every cited source by key; read once, the sources do not change while the store is open."""
+        rows = self.store.select(self.queries["sources"].text)
+        return {r["key"]: r for r in ({k: _plain(v) for k, v in row.items()} for row in rows)}
 
     def _crosswalk(self, code: str) -> dict[str, list[dict[str, Any]]]:
         rows = self._rows("icd9-crosswalk", code)
