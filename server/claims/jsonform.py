@@ -145,11 +145,21 @@ def claims_from_json(text: str, source: str = "<input>",
     A document that is not JSON raises ClaimInputError. A claim with a malformed field raises too,
     unless `errors` is given: then the error is appended there and the other claims still load.
     """
-    items = load_json(text, source)
+    return claims_from_objects(load_json(text, source), source, errors)
+
+
+def claims_from_objects(items: list[Any], source: str = "<input>", errors: list[ClaimInputError] | None = None,
+                        wheres: list[str] | None = None) -> list[ClaimGraph]:
+    """Claim objects of the plain JSON form (parsed, or mapped from FHIR or X12) as claim graphs.
+
+    `wheres` names each item in error messages (an X12 reader passes the segment position of the
+    claim's CLM); by default the item's index in `items`.
+    """
     seen: set[str] = set()
     triples: list[ox.Triple] = []
-    for i, obj in enumerate(items):
-        where = f"{source}: claims[{i}]" if len(items) > 1 else f"{source}: claim"
+    if wheres is None:
+        wheres = [f"{source}: claims[{i}]" for i in range(len(items))] if len(items) > 1 else [f"{source}: claim"]
+    for obj, where in zip(items, wheres, strict=True):
         try:
             check_claim(obj, where)
             if obj["id"] in seen:
@@ -162,5 +172,5 @@ def claims_from_json(text: str, source: str = "<input>",
         seen.add(obj["id"])
         triples += claim_to_triples(obj)
     graphs = normalize(triples, source)
-    order = {obj["id"]: i for i, obj in enumerate(items)}
+    order = {obj["id"]: i for i, obj in enumerate(items) if isinstance(obj, dict) and isinstance(obj.get("id"), str)}
     return sorted(graphs, key=lambda g: order.get(g.claim_id, len(order)))

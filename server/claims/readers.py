@@ -1,8 +1,12 @@
 """Read claim files of any supported format into claim graphs.
 
-Formats: the plain JSON form (README "Claims"), JSON-LD, and Turtle. The format is detected from
-the content (overridable): a JSON document with "@context" is JSON-LD, other JSON is the plain
-form, anything else is Turtle. JSON-LD may use the project's own context by its IRI, which is
+Formats: the plain JSON form (README "Claims"), JSON-LD, Turtle, FHIR R4 (a Claim or a Bundle)
+and X12 837P. The format is detected from the content (overridable): text starting with an ISA
+segment is X12; a JSON document with "resourceType" is FHIR; with "@context" JSON-LD; other JSON
+is the plain form; anything else is Turtle. FHIR and X12 are mapped onto the plain JSON form
+(server/claims/fhir.py, server/claims/x12.py), so every format gives the same claim graph.
+
+JSON-LD may use the project's own context by its IRI, which is
 resolved to the local file; any other remote context is refused, never fetched.
 """
 
@@ -18,18 +22,23 @@ from server.claims.errors import ClaimInputError
 from server.claims.graph import ClaimGraph, normalize
 
 CONTEXT_IRI = "https://w3id.org/m99kg/claim-context.jsonld"
-FORMATS = ("json", "jsonld", "turtle")
+FORMATS = ("json", "jsonld", "turtle", "fhir", "x12")
 MAX_BYTES = 50 * 1024 * 1024
 
 
 def detect_format(text: str) -> str:
-    head = text.lstrip()[:1]
+    stripped = text.lstrip()
+    if stripped[:3] == "ISA":
+        return "x12"
+    head = stripped[:1]
     if head in ("{", "["):
         try:
             data = json.loads(text)
         except json.JSONDecodeError:
             return "json"  # let the JSON reader report line and column
         items = data if isinstance(data, list) else [data]
+        if any(isinstance(i, dict) and "resourceType" in i for i in items):
+            return "fhir"
         if any(isinstance(i, dict) and "@context" in i for i in items):
             return "jsonld"
         return "json"
@@ -94,6 +103,14 @@ def read_text(text: str, source: str, fmt: str | None = None,
         raise ClaimInputError(source, f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "json":
         return jsonform.claims_from_json(text, source, errors)
+    if fmt == "fhir":
+        from server.claims import fhir
+
+        return fhir.claims_from_fhir(text, source, errors)
+    if fmt == "x12":
+        from server.claims import x12
+
+        return x12.claims_from_x12(text, source, errors)
     return _rdf(text, fmt, source)
 
 
