@@ -14,6 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 test: $(STAMP)
+	bash .ci/install-browser
 	$(BIN)/ruff check .
 	$(BIN)/pytest
 

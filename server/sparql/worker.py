@@ -22,6 +22,7 @@ class QueryRequest:
     default_graphs: list[str] = field(default_factory=list)
     named_graphs: list[str] = field(default_factory=list)
     row_limit: int = 100_000
+    base_iri: str | None = None  # relative IRIs in the query resolve against it (the endpoint's URL)
 
 
 @dataclass
@@ -43,6 +44,8 @@ def run(store: ox.Store, req: QueryRequest) -> QueryResponse:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
     else:
         kwargs["use_default_graph_as_union"] = True
+    if req.base_iri:
+        kwargs["base_iri"] = req.base_iri
     try:
         result = store.query(req.query, **kwargs)
     except SyntaxError as exc:

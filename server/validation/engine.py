@@ -10,6 +10,7 @@ codes the finding is about (space-separated), which the JSON report lists as `co
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -80,10 +81,37 @@ class ClaimReport:
         return not any(r.severity == "Violation" for r in self.results)
 
 
-@dataclass
+def codes_of(value: str) -> tuple[str, ...]:
+    """The codes a result is about: the words of its sh:value (an IRI's last segment) that look like codes."""
+    text = value.rsplit("/", 1)[-1] if value.startswith(("http://", "https://")) else value
+    return tuple(c for c in text.split() if _CODE.match(c))
+
+
+_ORDER = {"Violation": 0, "Warning": 1, "Info": 2}
+
+
+def ordered(results: Iterable[RuleResult]) -> list[RuleResult]:
+    """Results worst first, each said once (both engines report one result per solution row)."""
+    return sorted(set(results), key=lambda r: (_ORDER[r.severity], r.rule, r.focus, r.codes, r.message))
+
+
+def claim_payer(claim: ClaimGraph) -> str:
+    return next((t.object.value for t in claim.triples
+                 if t.predicate.value == M99 + "payer" and t.subject.value == claim.iri), "")
+
+
 class Report:
-    claims: list[ClaimReport]
-    graph: rdflib.Graph
+    """Per-claim results, and the SHACL report graph (built when first asked for)."""
+
+    def __init__(self, claims: list[ClaimReport], graph: rdflib.Graph | Callable[[], rdflib.Graph]) -> None:
+        self.claims = claims
+        self._graph = graph
+
+    @property
+    def graph(self) -> rdflib.Graph:
+        if callable(self._graph):
+            self._graph = self._graph()
+        return self._graph
 
     @property
     def conforms(self) -> bool:
@@ -159,9 +187,8 @@ class Validator:
         merged = rdflib.Graph()
         for claim in claims:
             _conforms, graph = pyshacl_validate(self.data_graph(claim), self.shapes)
-            payer = next((t.object.value for t in claim.triples
-                          if t.predicate.value == M99 + "payer" and t.subject.value == claim.iri), "")
-            reports.append(ClaimReport(claim.claim_id, claim.iri, self._results(graph, self.overrides.get(payer, {}))))
+            overrides = self.overrides.get(claim_payer(claim), {})
+            reports.append(ClaimReport(claim.claim_id, claim.iri, self._results(graph, overrides)))
             for t in graph:
                 merged.add(t)
         # the SHACL report graph keeps SHACL's meaning of sh:conforms (no result at all); the JSON
@@ -177,18 +204,12 @@ class Validator:
             if rule in overrides:
                 report.set((node, _SH.resultSeverity, overrides[rule]))
             value = report.value(node, _SH.value)
-            codes: tuple[str, ...] = ()
-            if value is not None:
-                text = str(value).rsplit("/", 1)[-1] if isinstance(value, rdflib.URIRef) else str(value)
-                codes = tuple(c for c in text.split() if _CODE.match(c))
             out.append(RuleResult(
                 rule=rule,
                 severity=SEVERITY.get(str(report.value(node, _SH.resultSeverity)), "Violation"),
                 focus=str(report.value(node, _SH.focusNode)),
-                codes=codes,
+                codes=codes_of(str(value)) if value is not None else (),
                 message=str(report.value(node, _SH.resultMessage) or ""),
                 source=source,
             ))
-        order = {"Violation": 0, "Warning": 1, "Info": 2}
-        # pySHACL reports one result per solution row; identical rows say the same thing once
-        return sorted(set(out), key=lambda r: (order[r.severity], r.rule, r.focus, r.codes, r.message))
+        return ordered(out)

@@ -11,6 +11,7 @@ from server.claims.readers import read_text
 from server.codecard import UnknownCodeError
 from server.codes import CodeFormatError
 from server.namedqueries import ParameterError
+from server.web import pages
 from server.web.security import requires_token
 from server.web.sparql import run_query, text
 
@@ -32,13 +33,20 @@ def healthz() -> Response:
 
 @bp.get("/codes/<code>")
 def code(code: str) -> Response:
-    cards = current_app.extensions["m99kg.cards"]
-    try:
-        return jsonify(cards.card(code))
-    except CodeFormatError as exc:
-        return _problem(400, str(exc))
-    except UnknownCodeError as exc:
-        return _problem(404, str(exc))
+    """JSON by default; the HTML page for a client that prefers text/html to JSON (a browser)."""
+    accept = request.accept_mimetypes
+    if accept.quality("text/html") > accept.quality("application/json"):
+        response = pages.render_code(code)
+    else:
+        cards = current_app.extensions["m99kg.cards"]
+        try:
+            response = jsonify(cards.card(code))
+        except CodeFormatError as exc:
+            response = _problem(400, str(exc))
+        except UnknownCodeError as exc:
+            response = _problem(404, str(exc))
+    response.vary.add("Accept")
+    return response
 
 
 @bp.get("/queries")

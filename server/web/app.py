@@ -10,7 +10,7 @@ from server.namedqueries import load_queries
 from server.sparql.pool import QueryPool
 from server.store import Store
 from server.validation.engine import Validator
-from server.web import api, openapi, security, sparql
+from server.web import api, openapi, pages, security, sparql
 from server.web.config import Config
 
 
@@ -24,7 +24,7 @@ def create_app(config: Config, pool: QueryPool, store: Store) -> Flask:
     app.extensions["m99kg.cards"] = CodeCards(store, queries)
     app.extensions["m99kg.validator"] = Validator(store)
     security.install(app)
-    for blueprint in (sparql.bp, api.bp, openapi.bp):
+    for blueprint in (sparql.bp, api.bp, openapi.bp, pages.bp):
         app.register_blueprint(blueprint)
 
     @app.errorhandler(413)

@@ -20,7 +20,7 @@ def text(status: int, message: str) -> Response:
     return Response(message.rstrip("\n") + "\n", status, content_type="text/plain; charset=utf-8")
 
 
-def run_query(query: str, default_graphs: list[str], named_graphs: list[str]) -> Response:
+def run_query(query: str, default_graphs: list[str], named_graphs: list[str], base_iri: str | None = None) -> Response:
     """Hand a query to the worker pool with the request's Accept header; shared with /queries."""
     if uses_keyword(query, "SERVICE"):
         return text(400, "SERVICE is refused: this endpoint never sends requests to other servers")
@@ -30,7 +30,8 @@ def run_query(query: str, default_graphs: list[str], named_graphs: list[str]) ->
         except ValueError:
             return text(400, f"not an IRI: {iri!r}")
     pool = current_app.extensions["m99kg.pool"]
-    answer = pool.execute(QueryRequest(query, request.headers.get("Accept"), default_graphs, named_graphs))
+    answer = pool.execute(QueryRequest(query, request.headers.get("Accept"), default_graphs, named_graphs,
+                                       base_iri=base_iri))
     return Response(answer.body, answer.status, content_type=answer.content_type)
 
 
@@ -84,4 +85,14 @@ def sparql() -> Response:
             return text(415, f"POST a query as {FORM} or {DIRECT}, not {ctype or 'a body without Content-Type'}")
     if len(queries) != 1:
         return text(400, f"exactly one query is expected, got {len(queries)}")
-    return run_query(queries[0], args.getlist("default-graph-uri"), args.getlist("named-graph-uri"))
+    return run_query(queries[0], args.getlist("default-graph-uri"), args.getlist("named-graph-uri"), endpoint_iri())
+
+
+def endpoint_iri() -> str | None:
+    """The endpoint's URL as the query's base IRI (the protocol lets the service define it), so a query
+    with relative IRIs such as `CONSTRUCT { <s> <p> 1 } WHERE {}` works; None when the Host header
+    makes it no IRI."""
+    try:
+        return ox.NamedNode(request.base_url).value
+    except ValueError:
+        return None

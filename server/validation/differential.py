@@ -1,0 +1,47 @@
+"""Compare the fast engine with the reference (pySHACL, claim by claim) on the same claims.
+
+Used by tests/test_fast_engine.py (2,000 generated claims in CI) and bench/validate_batch.py
+(100,000). The reference runs inside `cached_queries()`, which only skips rdflib's re-parsing of
+identical SPARQL text; its evaluation, and so its report, is pySHACL's.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+from server.claims.graph import ClaimGraph
+from server.validation.engine import ClaimReport, Validator
+from server.validation.fast import FastValidator
+from server.validation.querycache import cached_queries
+
+
+def _claim_json(report: ClaimReport) -> dict:
+    return {"claim": report.claim, "conforms": report.conforms, "results": [r.as_json() for r in report.results]}
+
+
+def differences(claims: list[ClaimGraph], reference: Validator, fast: FastValidator, batch_size: int = 1000,
+                limit: int = 20) -> tuple[int, list[str]]:
+    """(number of claims that differ, up to `limit` readable descriptions of the differences)."""
+    fast_reports: list[ClaimReport] = []
+    for start in range(0, len(claims), batch_size):
+        fast_reports += fast.validate(claims[start:start + batch_size]).claims
+    with cached_queries():
+        ref_reports = [c for claim in claims for c in reference.validate([claim]).claims]
+    return compare(ref_reports, fast_reports, limit)
+
+
+def compare(ref_reports: Iterable[ClaimReport], fast_reports: Iterable[ClaimReport],
+            limit: int = 20) -> tuple[int, list[str]]:
+    n = 0
+    out: list[str] = []
+    for ref, fast in zip(ref_reports, fast_reports, strict=True):
+        a, b = _claim_json(ref), _claim_json(fast)
+        if a != b:
+            n += 1
+            if len(out) < limit:
+                only_ref = [r for r in a["results"] if r not in b["results"]]
+                only_fast = [r for r in b["results"] if r not in a["results"]]
+                out.append(f"claim {ref.claim}:\n  pySHACL only: {json.dumps(only_ref, ensure_ascii=False)}\n"
+                           f"  fast only:    {json.dumps(only_fast, ensure_ascii=False)}")
+    return n, out

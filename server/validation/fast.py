@@ -1,0 +1,185 @@
+"""The fast validation engine: the shapes of shapes/ evaluated set-at-a-time on Oxigraph.
+
+A batch of claims is put in one in-memory Oxigraph store with exactly what the reference engine
+gives pySHACL for each claim: the small reference graph, the store extract for the codes the
+claims name, and the claim triples. Each compiled rule (server/validation/compile.py) then runs
+once over the batch and returns every violating focus node. Results are built with pySHACL's own
+conventions (value defaults to the focus node; messages filled the way pySHACL fills them), so the
+JSON report equals the reference's; tests/test_fast_engine.py proves it on generated claims.
+
+Shapes the compiler cannot handle are validated by pySHACL, claim by claim, and logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from functools import cache, cached_property
+from pathlib import Path
+
+import pyoxigraph as ox
+import rdflib
+
+from server import resources
+from server.claims.graph import ClaimGraph
+from server.namespaces import M99
+from server.store import Store
+from server.validation import compile as shapes_compiler
+from server.validation.engine import (
+    REFERENCE_FILES,
+    SEVERITY,
+    ClaimReport,
+    Report,
+    RuleResult,
+    Validator,
+    claim_payer,
+    codes_of,
+    ordered,
+    pyshacl_validate,
+)
+from server.validation.extract import codes_named, extract
+
+log = logging.getLogger("m99kg.validation")
+SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
+_CLAIM_LINKS = {M99 + "hasDiagnosis", M99 + "hasLine", M99 + "hasFinding"}
+_warned: set[str] = set()
+
+
+@cache
+def _reference_quads() -> tuple[ox.Quad, ...]:
+    quads: list[ox.Quad] = []
+    for name in REFERENCE_FILES:
+        path: Path = resources.ontology_dir() / name
+        quads += [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+                  for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
+    return tuple(quads)
+
+
+class FastValidator(Validator):
+    """Same contract as the reference Validator: validate(claims) -> Report, with identical results."""
+
+    def __init__(self, store: Store, shape_files: list[Path] | None = None) -> None:
+        super().__init__(store, shape_files)
+
+    @cached_property
+    def compilation(self) -> shapes_compiler.Compilation:
+        compiled = shapes_compiler.compile_shapes(self.shapes)
+        for shape, why in compiled.fallback:
+            key = str(shape)
+            if key not in _warned:  # once per process, not once per batch
+                _warned.add(key)
+                log.warning("shape %s is validated by pySHACL (the fast engine cannot compile it: %s)", key, why)
+        return compiled
+
+    @cached_property
+    def fallback_shapes(self) -> rdflib.Graph | None:
+        """A shapes graph holding only the shapes the compiler set aside (and what they point to)."""
+        if not self.compilation.fallback:
+            return None
+        g = rdflib.Graph()
+        todo = [shape for shape, _ in self.compilation.fallback]
+        seen: set[rdflib.term.Node] = set()
+        while todo:
+            node = todo.pop()
+            if node in seen:
+                continue
+            seen.add(node)
+            for p, o in self.shapes.predicate_objects(node):
+                g.add((node, p, o))
+                if isinstance(o, (rdflib.BNode, rdflib.URIRef)) and p != rdflib.RDF.type:
+                    todo.append(o)
+        return g
+
+    def batch_store(self, claims: list[ClaimGraph]) -> ox.Store:
+        """Reference graph + extract for the batch's codes + the claims, all in the default graph."""
+        store = ox.Store()
+        store.extend(_reference_quads())
+        codes: set[str] = set()
+        for claim in claims:
+            codes |= codes_named(claim.triples)
+        default = ox.DefaultGraph()
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in extract(self.store, codes))
+        store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for c in claims for t in c.triples)
+        return store
+
+    def validate(self, claims: list[ClaimGraph]) -> Report:
+        """Validate a batch at once; the report is the reference engine's, claim for claim."""
+        if not claims:
+            return Report([], rdflib.Graph())
+        owner: dict[str, int] = {}
+        for i, claim in enumerate(claims):
+            owner[claim.iri] = i
+            for t in claim.triples:
+                if t.predicate.value in _CLAIM_LINKS:
+                    owner[t.object.value] = i
+        overrides = [self.overrides.get(claim_payer(c), {}) for c in claims]
+        found: list[list[RuleResult]] = [[] for _ in claims]
+        store = self.batch_store(claims)
+        for rule in self.compilation.rules:
+            for focus, result in self._run(store, rule):
+                i = owner.get(focus)
+                if i is None:
+                    continue  # a focus node outside the claims (a reference node of the target class)
+                severity = overrides[i].get(rule.rule)
+                if severity is not None:
+                    result = RuleResult(result.rule, SEVERITY.get(str(severity), "Violation"), result.focus,
+                                        result.codes, result.message, result.source)
+                found[i].append(result)
+        if self.fallback_shapes is not None:
+            for i, claim in enumerate(claims):
+                _conforms, graph = pyshacl_validate(self.data_graph(claim), self.fallback_shapes)
+                found[i] += self._results(graph, overrides[i])
+        reports = [ClaimReport(c.claim_id, c.iri, ordered(r)) for c, r in zip(claims, found, strict=True)]
+        return Report(reports, lambda: report_graph(reports, self.compilation))
+
+    def _run(self, store: ox.Store, rule: shapes_compiler.CompiledRule) -> Iterator[tuple[str, RuleResult]]:
+        solutions = store.query(rule.query)
+        names = [v.value for v in solutions.variables]
+        others = [n for n in names if n not in ("this", "path", "value", "failure")]
+        severity = SEVERITY.get(rule.severity, "Violation")
+        for row in solutions:
+            this = row["this"]
+            if this is None:
+                continue
+            value = row["value"] if "value" in names else None
+            if value is None:
+                value = this  # pySHACL: a node shape's result value is the focus node
+            message = ""
+            if rule.message is not None:
+                bindings = {n: row[n].value for n in others if row[n] is not None}
+                bindings["this"] = this.value
+                if "path" in names and row["path"] is not None:
+                    bindings["path"] = row["path"].value
+                bindings["value"] = value.value
+                message = shapes_compiler.format_message(rule.message, bindings)
+            yield this.value, RuleResult(rule.rule, severity, this.value, codes_of(value.value), message,
+                                         rule.source_label)
+
+
+_SEVERITY_IRI = {v: k for k, v in SEVERITY.items()}
+
+
+def report_graph(reports: Iterable[ClaimReport], compilation: shapes_compiler.Compilation) -> rdflib.Graph:
+    """A SHACL validation report graph for the fast engine's results (the shape of pySHACL's)."""
+    by_rule = {r.rule: r for r in compilation.rules}
+    g = rdflib.Graph()
+    g.bind("sh", SH)
+    report = rdflib.BNode()
+    g.add((report, rdflib.RDF.type, SH.ValidationReport))
+    conforms = True
+    for claim in reports:
+        for r in claim.results:
+            conforms = False
+            node = rdflib.BNode()
+            g.add((report, SH.result, node))
+            g.add((node, rdflib.RDF.type, SH.ValidationResult))
+            g.add((node, SH.focusNode, rdflib.URIRef(r.focus)))
+            g.add((node, SH.resultSeverity, rdflib.URIRef(_SEVERITY_IRI[r.severity])))
+            g.add((node, SH.sourceConstraintComponent, SH.SPARQLConstraintComponent))
+            g.add((node, SH.resultMessage, rdflib.Literal(r.message)))
+            compiled = by_rule.get(r.rule)
+            if compiled is not None:
+                g.add((node, SH.sourceShape, compiled.shape))
+                g.add((node, SH.sourceConstraint, compiled.constraint))
+    g.add((report, SH.conforms, rdflib.Literal(conforms)))
+    return g
