@@ -10,3 +10,6 @@ class ClaimInputError(ValueError):
         super().__init__(f"{where}: {problem}")
         self.where = where
         self.problem = problem
+
+    def __reduce__(self):  # picklable (batch validation sends errors back from worker processes)
+        return (type(self), (self.where, self.problem))

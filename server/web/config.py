@@ -22,3 +22,11 @@ class Config:
     workers: int = 2
     token: str | None = field(default_factory=lambda: os.environ.get("M99KG_TOKEN") or None)
     cors_origins: list[str] = field(default_factory=lambda: _env_list("M99KG_CORS_ORIGINS"))
+    #: a SPARQL 1.1 server to use instead of the embedded snapshot (base URL; see docs/remote-store.md)
+    store_url: str | None = None
+    #: explicit endpoints of that server; None: URL/query, URL/update, URL/store or M99KG_STORE_*_URL
+    store_query_url: str | None = None
+    store_update_url: str | None = None
+    store_gsp_url: str | None = None
+    #: check the knowledge graphs' fingerprints at start and upload the stale ones
+    store_sync: bool = True

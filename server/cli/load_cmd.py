@@ -1,0 +1,81 @@
+"""`m99kg load PATH… [--data DIR | --store URL]`: validate claims and store them with their results.
+
+Exit 0 when every claim loaded (whatever its findings), 2 when some input could not be read (the
+claims that could are loaded) or the store cannot be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from server.cli.validate_cmd import FORMATS
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("load", help="validate claims and store claims and results for analytics",
+                       description="Each batch is one transaction; loading a claim again replaces it.")
+    p.add_argument("files", nargs="+", metavar="PATH", help="claim files, or folders to read recursively")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--data", default="var", help="the service's data folder (embedded store; default var)")
+    where.add_argument("--store", metavar="URL", help="a SPARQL 1.1 server (Oxigraph layout: URL/query, "
+                                                      "URL/update, URL/store)")
+    p.add_argument("--no-store-content", action="store_true",
+                   help="keep only codes, dates, payer, provider and results: no patient, no findings")
+    p.add_argument("--input-format", choices=FORMATS, default=None)
+    p.add_argument("--batch-size", type=int, default=1000, help="claims per transaction")
+    p.add_argument("--workers", type=int, default=1, help="validation processes (one per core is fastest)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from server.claims.errors import ClaimInputError
+    from server.loading import load_outcomes
+    from server.remote.protocol import RemoteError
+    from server.validation import batch
+
+    errors: list[ClaimInputError] = []
+    work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors)
+    outcomes = batch.validate_units(work, "fast", args.workers, keep_claims=True)
+
+    def collect(stream):
+        for outcome in stream:
+            errors.extend(outcome.errors)
+            yield outcome
+
+    started = time.perf_counter()
+    try:
+        if args.store:
+            from server.remote.store import RemoteStore
+
+            summary = load_outcomes(collect(outcomes), RemoteStore.at(args.store, timeout=600),
+                                    not args.no_store_content)
+        else:
+            summary = _load_embedded(Path(args.data), collect(outcomes), not args.no_store_content)
+    except (OSError, RuntimeError, RemoteError) as exc:  # a busy data folder, the store's own I/O errors
+        print(f"m99kg load: {exc}", file=sys.stderr)
+        return 2
+    for exc in errors:
+        print(f"m99kg load: {exc}", file=sys.stderr)
+    elapsed = time.perf_counter() - started
+    print(f"loaded {summary.claims} claims with {summary.results} results in {summary.batches} transactions "
+          f"({summary.triples} triples, {elapsed:.1f} s, {summary.claims / max(elapsed, 1e-9):.0f} claims/s)")
+    return 2 if errors else 0
+
+
+def _load_embedded(directory, outcomes, store_content: bool):
+    import pyoxigraph as ox
+
+    from server.loading import load_outcomes
+    from server.sparql.snapshot import ensure_snapshot, locked
+
+    with locked(directory, exclusive=True):
+        store = ox.Store(str(ensure_snapshot(directory)))
+        try:
+            return load_outcomes(outcomes, store, store_content)
+        finally:
+            store.flush()
+            del store

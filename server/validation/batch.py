@@ -1,0 +1,201 @@
+"""Batch validation: files and folders of any claim format in, per-claim reports out, as a stream.
+
+Input is cut into work units: a plain-JSON file (or JSON Lines file) into chunks of claim objects,
+any other format (JSON-LD, Turtle, FHIR, X12) one file per unit. Units are read lazily and
+validated by the fast engine in batches, in this process or in worker processes (one per core),
+and the per-claim reports come back in input order. Memory is bounded by the batch size and the
+number of units in flight, never by the total: a million claims stream through.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from server.claims.errors import ClaimInputError
+from server.claims.graph import ClaimGraph
+
+CLAIM_SUFFIXES = {".json", ".jsonl", ".ndjson", ".jsonld", ".ttl", ".837", ".edi", ".x12", ".txt"}
+DEFAULT_BATCH = 1000
+
+
+@dataclass
+class Unit:
+    """A piece of input: claim objects already parsed from JSON, or the text of one file."""
+
+    source: str
+    objects: list | None = None
+    wheres: list[str] | None = None
+    text: str | None = None
+    fmt: str | None = None
+    errors: list[ClaimInputError] = field(default_factory=list)  # found while reading (a bad JSON line)
+
+
+@dataclass
+class Outcome:
+    """What one unit gave: the claims (kept only when asked for), their reports, and input errors."""
+
+    reports: list = field(default_factory=list)  # list[ClaimReport]
+    claims: list[ClaimGraph] = field(default_factory=list)
+    errors: list[ClaimInputError] = field(default_factory=list)
+
+
+def claim_files(paths: Iterable[Path]) -> Iterator[Path]:
+    """The files named, and the claim files inside the folders named (sorted, recursively)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.suffix.lower() in CLAIM_SUFFIXES and not child.name.startswith("."):
+                    yield child
+        else:
+            yield path
+
+
+def _read(path: Path) -> str:
+    from server.claims.readers import MAX_BYTES
+
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ClaimInputError(str(path), f"cannot read: {exc.strerror}") from None
+    if size > MAX_BYTES and path.suffix.lower() not in (".jsonl", ".ndjson"):
+        raise ClaimInputError(str(path), f"file is {size} bytes; the limit is {MAX_BYTES} (use JSON Lines for "
+                                         "larger batches)")
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ClaimInputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ClaimInputError(str(path), f"cannot read: {exc.strerror}") from None
+
+
+def _json_lines(path: Path, batch_size: int) -> Iterator[Unit]:
+    objects: list = []
+    wheres: list[str] = []
+    bad: list[ClaimInputError] = []
+    try:
+        with path.open(encoding="utf-8") as fh:
+            for n, line in enumerate(fh, 1):
+                if not line.strip():
+                    continue
+                try:
+                    objects.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    bad.append(ClaimInputError(f"{path}:{n}:{exc.colno}", f"not valid JSON: {exc.msg}"))
+                    continue
+                wheres.append(f"{path}:{n}: claim")
+                if len(objects) == batch_size:
+                    yield Unit(str(path), objects, wheres, errors=bad)
+                    objects, wheres, bad = [], [], []
+    except UnicodeDecodeError as exc:
+        raise ClaimInputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
+    if objects or bad:
+        yield Unit(str(path), objects, wheres, errors=bad)
+
+
+def units(paths: Iterable[Path], fmt: str | None = None, batch_size: int = DEFAULT_BATCH,
+          errors: list[ClaimInputError] | None = None) -> Iterator[Unit]:
+    """Work units for the files and folders named; unreadable files go to `errors` (or raise)."""
+    from server.claims.jsonform import load_json
+    from server.claims.readers import detect_format
+
+    for path in claim_files(paths):
+        try:
+            if fmt in (None, "json") and path.suffix.lower() in (".jsonl", ".ndjson"):
+                yield from _json_lines(path, batch_size)
+                continue
+            text = _read(path)
+            kind = fmt or detect_format(text)
+            if kind != "json":
+                yield Unit(str(path), text=text, fmt=kind)
+                continue
+            items = load_json(text, str(path))
+            for start in range(0, len(items), batch_size):
+                chunk = items[start:start + batch_size]
+                if len(items) == 1:
+                    wheres = [f"{path}: claim"]
+                else:
+                    wheres = [f"{path}: claims[{start + i}]" for i in range(len(chunk))]
+                yield Unit(str(path), chunk, wheres)
+        except ClaimInputError as exc:
+            if errors is None:
+                raise
+            errors.append(exc)
+
+
+def object_units(objects: Iterable[dict], source: str = "<generated>",
+                 batch_size: int = DEFAULT_BATCH) -> Iterator[Unit]:
+    """Work units from claim objects in memory (the synthetic generator, an HTTP batch body)."""
+    chunk: list = []
+    start = 0
+    for obj in objects:
+        chunk.append(obj)
+        if len(chunk) == batch_size:
+            yield Unit(source, chunk, [f"{source}: claims[{start + i}]" for i in range(len(chunk))])
+            start += len(chunk)
+            chunk = []
+    if chunk:
+        yield Unit(source, chunk, [f"{source}: claims[{start + i}]" for i in range(len(chunk))])
+
+
+def parse(unit: Unit) -> tuple[list[ClaimGraph], list[ClaimInputError]]:
+    """The claim graphs of one unit; bad claims (or a bad file) become errors, the rest still load."""
+    from server.claims.jsonform import claims_from_objects
+    from server.claims.readers import read_text
+
+    errors: list[ClaimInputError] = list(unit.errors)
+    try:
+        if unit.objects is not None:
+            return claims_from_objects(unit.objects, unit.source, errors, unit.wheres), errors
+        return read_text(unit.text or "", unit.source, unit.fmt, errors), errors
+    except ClaimInputError as exc:
+        errors.append(exc)
+        return [], errors
+
+
+# -- running -------------------------------------------------------------------------------------
+
+_validator = None
+
+
+def _make_validator(engine: str):
+    from server.store import knowledge_store
+    from server.validation.engine import Validator
+    from server.validation.fast import FastValidator
+
+    store = knowledge_store(shapes=False)
+    return FastValidator(store) if engine == "fast" else Validator(store)
+
+
+def _init_worker(engine: str) -> None:
+    global _validator
+    _validator = _make_validator(engine)
+
+
+def _work(args: tuple[Unit, bool]) -> Outcome:
+    unit, keep_claims = args
+    return run_unit(_validator, unit, keep_claims)
+
+
+def run_unit(validator, unit: Unit, keep_claims: bool = False) -> Outcome:
+    claims, errors = parse(unit)
+    reports = validator.validate(claims).claims if claims else []
+    return Outcome(reports, claims if keep_claims else [], errors)
+
+
+def validate_units(work: Iterable[Unit], engine: str = "fast", workers: int = 1, keep_claims: bool = False,
+                   validator=None, on_outcome: Callable[[Outcome], None] | None = None) -> Iterator[Outcome]:
+    """Validate units in input order; with workers > 1, in that many processes (one per core)."""
+    if workers <= 1:
+        validator = validator or _make_validator(engine)
+        for unit in work:
+            yield run_unit(validator, unit, keep_claims)
+        return
+    ctx = mp.get_context("spawn" if os.name != "posix" else "forkserver")
+    with ctx.Pool(workers, initializer=_init_worker, initargs=(engine,)) as pool:
+        # imap keeps input order and pulls units lazily (a few per worker in flight)
+        yield from pool.imap(_work, ((u, keep_claims) for u in work), chunksize=1)
