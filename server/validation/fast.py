@@ -13,6 +13,7 @@ Shapes the compiler cannot handle are validated by pySHACL, claim by claim, and 
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterable, Iterator
 from functools import cache, cached_property
 from pathlib import Path
@@ -42,6 +43,7 @@ from server.validation.extract import codes_named, extract
 log = logging.getLogger("m99kg.validation")
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 _CLAIM_LINKS = {M99 + "hasDiagnosis", M99 + "hasLine", M99 + "hasFinding"}
+_REFERENCE = ox.NamedNode("https://w3id.org/m99kg/graph/validation-reference")
 _warned: set[str] = set()
 
 
@@ -50,9 +52,39 @@ def _reference_quads() -> tuple[ox.Quad, ...]:
     quads: list[ox.Quad] = []
     for name in REFERENCE_FILES:
         path: Path = resources.ontology_dir() / name
-        quads += [ox.Quad(t.subject, t.predicate, t.object, ox.DefaultGraph())
+        quads += [ox.Quad(t.subject, t.predicate, t.object, _REFERENCE)
                   for t in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)]
     return tuple(quads)
+
+
+class Workspace:
+    """One thread's validation store: the reference graph and the extract of every code seen so far
+    (a named graph that only grows), plus the batch's claims in the default graph, cleared after
+    each batch. Keeping the reference and extract saves rebuilding them for every request."""
+
+    def __init__(self, store: Store) -> None:
+        self.knowledge = store
+        self.ox = ox.Store()
+        self.ox.extend(_reference_quads())
+        self.extracted: set[str] = set()
+        self.dataset = [ox.DefaultGraph(), _REFERENCE]
+
+    def load(self, claims: list[ClaimGraph]) -> None:
+        codes: set[str] = set()
+        for claim in claims:
+            codes |= codes_named(claim.triples)
+        new = codes - self.extracted
+        if new:
+            self.ox.extend(ox.Quad(t.subject, t.predicate, t.object, _REFERENCE) for t in extract(self.knowledge, new))
+            self.extracted |= new
+        default = ox.DefaultGraph()
+        self.ox.extend(ox.Quad(t.subject, t.predicate, t.object, default) for c in claims for t in c.triples)
+
+    def query(self, sparql: str) -> ox.QuerySolutions:
+        return self.ox.query(sparql, default_graph=self.dataset)
+
+    def clear(self) -> None:
+        self.ox.clear_graph(ox.DefaultGraph())
 
 
 class FastValidator(Validator):
@@ -60,6 +92,7 @@ class FastValidator(Validator):
 
     def __init__(self, store: Store, shape_files: list[Path] | None = None) -> None:
         super().__init__(store, shape_files)
+        self._local = threading.local()
 
     @cached_property
     def compilation(self) -> shapes_compiler.Compilation:
@@ -90,17 +123,12 @@ class FastValidator(Validator):
                     todo.append(o)
         return g
 
-    def batch_store(self, claims: list[ClaimGraph]) -> ox.Store:
-        """Reference graph + extract for the batch's codes + the claims, all in the default graph."""
-        store = ox.Store()
-        store.extend(_reference_quads())
-        codes: set[str] = set()
-        for claim in claims:
-            codes |= codes_named(claim.triples)
-        default = ox.DefaultGraph()
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for t in extract(self.store, codes))
-        store.extend(ox.Quad(t.subject, t.predicate, t.object, default) for c in claims for t in c.triples)
-        return store
+    def workspace(self) -> Workspace:
+        """This thread's workspace (the service validates requests on several threads at once)."""
+        ws = getattr(self._local, "workspace", None)
+        if ws is None:
+            ws = self._local.workspace = Workspace(self.store)
+        return ws
 
     def validate(self, claims: list[ClaimGraph]) -> Report:
         """Validate a batch at once; the report is the reference engine's, claim for claim."""
@@ -114,9 +142,14 @@ class FastValidator(Validator):
                     owner[t.object.value] = i
         overrides = [self.overrides.get(claim_payer(c), {}) for c in claims]
         found: list[list[RuleResult]] = [[] for _ in claims]
-        store = self.batch_store(claims)
-        for rule in self.compilation.rules:
-            for focus, result in self._run(store, rule):
+        ws = self.workspace()
+        ws.load(claims)
+        try:
+            rows = [(rule, list(self._run(ws, rule))) for rule in self.compilation.rules]
+        finally:
+            ws.clear()
+        for rule, results in rows:
+            for focus, result in results:
                 i = owner.get(focus)
                 if i is None:
                     continue  # a focus node outside the claims (a reference node of the target class)
@@ -132,8 +165,8 @@ class FastValidator(Validator):
         reports = [ClaimReport(c.claim_id, c.iri, ordered(r)) for c, r in zip(claims, found, strict=True)]
         return Report(reports, lambda: report_graph(reports, self.compilation))
 
-    def _run(self, store: ox.Store, rule: shapes_compiler.CompiledRule) -> Iterator[tuple[str, RuleResult]]:
-        solutions = store.query(rule.query)
+    def _run(self, ws: Workspace, rule: shapes_compiler.CompiledRule) -> Iterator[tuple[str, RuleResult]]:
+        solutions = ws.query(rule.query)
         names = [v.value for v in solutions.variables]
         others = [n for n in names if n not in ("this", "path", "value", "failure")]
         severity = SEVERITY.get(rule.severity, "Violation")

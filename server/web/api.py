@@ -7,17 +7,23 @@ import json
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.claims.errors import ClaimInputError
+from server.claims.jsonform import claims_from_objects
 from server.claims.readers import read_text
 from server.codecard import UnknownCodeError
 from server.codes import CodeFormatError
 from server.namedqueries import ParameterError
+from server.validation.engine import Report
+from server.validation.fast import report_graph
+from server.validation.output import claim_json
 from server.web import pages
 from server.web.security import requires_token
 from server.web.sparql import run_query, text
 
 bp = Blueprint("api", __name__)
 
-_CLAIM_TYPES = {"application/json": None, "application/ld+json": "jsonld", "text/turtle": "turtle"}
+_CLAIM_TYPES = {"application/json": None, "application/ld+json": "jsonld", "text/turtle": "turtle",
+                "application/fhir+json": "fhir", "application/edi-x12": "x12", "application/x-ndjson": "jsonl"}
+_CHUNK = 250  # claims validated together; a batch body of any size is cut into such chunks
 
 
 def _problem(status: int, message: str) -> Response:
@@ -76,28 +82,64 @@ def run_named(name: str) -> Response:
 @bp.post("/validate")
 @requires_token
 def validate() -> Response:
+    """One claim or a batch (a JSON array, JSON Lines, a FHIR Bundle, an 837P file) in; the report out."""
     ctype = (request.mimetype or "").lower()
     if ctype not in _CLAIM_TYPES:
-        return text(415, "POST claims as application/json (the claim form or JSON-LD), application/ld+json "
-                         "or text/turtle")
+        return text(415, "POST claims as application/json (the claim form, JSON-LD or FHIR), application/ld+json, "
+                         "text/turtle, application/fhir+json, application/edi-x12 or application/x-ndjson")
     try:
         body = request.get_data().decode("utf-8")
     except UnicodeDecodeError:
         return _problem(400, "the body is not UTF-8")
     errors: list[ClaimInputError] = []
     try:
-        claims = read_text(body, "request body", _CLAIM_TYPES[ctype], errors)
+        if _CLAIM_TYPES[ctype] == "jsonl":
+            claims = _json_lines(body, errors)
+        else:
+            claims = read_text(body, "request body", _CLAIM_TYPES[ctype], errors)
     except ClaimInputError as exc:
         return _problem(400, str(exc))
     if errors and not claims:
         return _problem(400, "; ".join(str(e) for e in errors))
-    report = current_app.extensions["m99kg.validator"].validate(claims)
+    validator = current_app.extensions["m99kg.validator"]
+    if request.args.get("engine") == "reference":
+        validator = current_app.extensions["m99kg.reference-validator"]
+    elif request.args.get("engine") not in (None, "fast"):
+        return _problem(400, "engine is 'fast' (the default) or 'reference' (pySHACL, claim by claim)")
+    reports = []
+    for start in range(0, len(claims), _CHUNK):
+        reports += validator.validate(claims[start:start + _CHUNK]).claims
     accept = request.accept_mimetypes
-    if accept.best_match(["application/json", "text/turtle", "application/ld+json"]) in ("text/turtle",
-                                                                                          "application/ld+json"):
-        fmt = "turtle" if accept.best == "text/turtle" else "json-ld"
-        return Response(report.graph.serialize(format=fmt), 200, content_type=accept.best)
-    payload = report.as_json()
+    best = accept.best_match(["application/json", "application/x-ndjson", "text/turtle", "application/ld+json"])
+    if best in ("text/turtle", "application/ld+json"):
+        report = Report(reports, lambda: report_graph(reports, current_app.extensions["m99kg.validator"].compilation))
+        return Response(report.graph.serialize(format="turtle" if best == "text/turtle" else "json-ld"), 200,
+                        content_type=best)
+    if best == "application/x-ndjson":
+        lines = "".join(json.dumps(claim_json(r), ensure_ascii=False) + "\n" for r in reports)
+        return Response(lines, 200, content_type="application/x-ndjson")
+    payload = Report(reports, _no_graph).as_json()
     if errors:
         payload["inputErrors"] = [str(e) for e in errors]
     return Response(json.dumps(payload, ensure_ascii=False), 200, content_type="application/json")
+
+
+def _no_graph():  # the JSON report never asks for the graph
+    raise AssertionError("the JSON report does not build a report graph")
+
+
+def _json_lines(body: str, errors: list[ClaimInputError]) -> list:
+    """Claims of a JSON Lines body (one claim object per line); a bad line is an error, the others load."""
+    objects, wheres = [], []
+    for n, line in enumerate(body.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            objects.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            errors.append(ClaimInputError(f"request body:{n}:{exc.colno}", f"not valid JSON: {exc.msg}"))
+            continue
+        wheres.append(f"request body:{n}: claim")
+    if not objects:
+        raise ClaimInputError("request body", "no claim: expected one JSON claim object per line")
+    return claims_from_objects(objects, "request body", errors, wheres)

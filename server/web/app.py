@@ -10,6 +10,7 @@ from server.namedqueries import load_queries
 from server.sparql.pool import QueryPool
 from server.store import Store
 from server.validation.engine import Validator
+from server.validation.fast import FastValidator
 from server.web import api, openapi, pages, security, sparql
 from server.web.config import Config
 
@@ -22,7 +23,8 @@ def create_app(config: Config, pool: QueryPool, store: Store) -> Flask:
     app.extensions["m99kg.pool"] = pool
     app.extensions["m99kg.queries"] = queries
     app.extensions["m99kg.cards"] = CodeCards(store, queries)
-    app.extensions["m99kg.validator"] = Validator(store)
+    app.extensions["m99kg.validator"] = FastValidator(store)  # the shapes compiled to Oxigraph queries
+    app.extensions["m99kg.reference-validator"] = Validator(store)  # pySHACL, claim by claim (?engine=reference)
     security.install(app)
     for blueprint in (sparql.bp, api.bp, openapi.bp, pages.bp):
         app.register_blueprint(blueprint)
