@@ -33,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--format", "-f", choices=FORMATS, default="table",
                    help="table (default, for reading), csv (SPARQL CSV results), json (SPARQL JSON results)")
     p.add_argument("--list", action="store_true", help="list the named queries with their parameters and exit")
+    p.add_argument("--data", metavar="DIR", default=None,
+                   help="query this data folder (knowledge and the claims and results `m99kg load` stored there); "
+                        "default: the knowledge graph in memory")
     p.set_defaults(func=run)
 
 
@@ -79,9 +82,12 @@ def run(args: argparse.Namespace) -> int:
         return _fail(str(exc))
 
     from server.sparql import results as res
-    from server.store import knowledge_store
 
-    result = knowledge_store(shapes=False).ox.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
+    try:
+        store = _store(args.data)
+    except (OSError, RuntimeError) as exc:
+        return _fail(f"cannot open {args.data}: {exc}")
+    result = store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
     if isinstance(result, ox.QueryBoolean):
         out = res.write_ask(bool(result), "json" if args.format == "json" else "csv")
         sys.stdout.write(out.decode())
@@ -98,6 +104,19 @@ def run(args: argparse.Namespace) -> int:
         if args.format == "json":
             sys.stdout.write("\n")
     return 0
+
+
+def _store(data: str | None) -> ox.Store:
+    """The loaded data folder opened read-only (a running service may share it), or the knowledge in memory."""
+    if data is None:
+        from server.store import knowledge_store
+
+        return knowledge_store(shapes=False).ox
+    from pathlib import Path
+
+    from server.sparql.snapshot import ensure_snapshot
+
+    return ox.Store.read_only(str(ensure_snapshot(Path(data))))
 
 
 def _fail(message: str) -> int:
