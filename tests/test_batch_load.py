@@ -1,0 +1,223 @@
+"""Batch validation (files, folders, JSON Lines, mixed formats) and loading claims and results."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+from server.claims.fhir_write import write_fhir_bundle
+from server.claims.x12_write import write_837p
+from server.loading import batch_update, load_outcomes
+from server.namespaces import GRAPH_CLAIMS, GRAPH_RESULTS, M99
+from server.sparql.snapshot import ensure_snapshot, locked
+from server.store import Store
+from server.validation import batch
+from server.validation.fast import FastValidator
+
+ROOT = Path(__file__).resolve().parent.parent
+CLEAN = json.loads((ROOT / "examples/clean-medicare-claim.json").read_text())
+M99KG = [sys.executable, "-m", "server.cli"]
+
+
+def _examples() -> list[dict]:
+    """Every example claim (fires and passes of each rule), re-identified so that ids are unique."""
+    out = []
+    for f in sorted((ROOT / "examples/claims").glob("*/*.json")):
+        if f.name == "expected.json":
+            continue
+        data = json.loads(f.read_text())
+        for i, obj in enumerate(data if isinstance(data, list) else [data]):
+            obj = copy.deepcopy(obj)
+            obj["id"] = f"{f.parent.name}-{f.stem}-{i}"[:64]
+            out.append(obj)
+    return out
+
+
+def _run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run([*M99KG, *args], capture_output=True, text=True, cwd=cwd, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    """A folder of claims in every format, one JSON Lines file with a bad line among good ones."""
+    d = tmp_path_factory.mktemp("claims")
+    examples = _examples()
+    (d / "one.json").write_text(json.dumps(CLEAN))
+    sub = d / "more"
+    sub.mkdir()
+    lines = [json.dumps(o) for o in examples[:30]]
+    lines.insert(5, "{not json")
+    (sub / "batch.jsonl").write_text("\n".join(lines) + "\n")
+    x12_claim = {k: v for k, v in CLEAN.items() if k not in ("findings", "visitNumber")} | {"id": "X12-1"}
+    (sub / "claim.837").write_text(write_837p([x12_claim]))
+    fhir_claim = dict(CLEAN, id="FHIR-1")
+    (sub / "bundle.json").write_text(json.dumps(write_fhir_bundle([fhir_claim])))
+    (sub / "notes.md").write_text("not a claim file: ignored by suffix")
+    return d
+
+
+def test_folder_of_mixed_formats_streams_a_report_per_claim(folder):
+    result = _run("validate", str(folder), "--format", "jsonl")
+    assert result.returncode == 2, result.stderr  # the bad JSON line is an input error
+    assert "batch.jsonl:6:2: not valid JSON" in result.stderr
+    reports = [json.loads(line) for line in result.stdout.splitlines()]
+    ids = [r["claim"] for r in reports]
+    assert len(ids) == 1 + 30 + 1 + 1
+    assert {"CLEAN-MCR-0001", "X12-1", "FHIR-1"} <= set(ids)
+    by_id = {r["claim"]: r for r in reports}
+    assert by_id["CLEAN-MCR-0001"]["conforms"] and by_id["FHIR-1"]["results"] == []
+
+
+def test_json_report_has_the_contract_and_exit_codes(folder, tmp_path):
+    result = _run("validate", str(folder / "one.json"), "--format", "json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["conforms"] is True
+    assert report["summary"] == {"claims": 1, "violations": 0, "warnings": 0, "infos": 0}
+    faulty = dict(CLEAN, diagnoses=["M99.0"] + CLEAN["diagnoses"][1:])  # a header: a violation
+    (tmp_path / "bad.json").write_text(json.dumps(faulty))
+    result = _run("validate", str(tmp_path / "bad.json"), "--format", "json")
+    assert result.returncode == 1
+    report = json.loads(result.stdout)
+    assert not report["conforms"] and report["summary"]["violations"] >= 1
+    assert "diagnosis-header" in {r["rule"] for r in report["claims"][0]["results"]}
+
+
+def test_parallel_workers_give_the_same_reports_in_the_same_order(tmp_path):
+    claims = _examples()
+    path = tmp_path / "all.jsonl"
+    path.write_text("".join(json.dumps(c) + "\n" for c in claims))
+    one = _run("validate", str(path), "--format", "jsonl", "--batch-size", "20")
+    two = _run("validate", str(path), "--format", "jsonl", "--batch-size", "20", "--workers", "2")
+    assert one.returncode == two.returncode == 1
+    assert one.stdout == two.stdout
+    assert [json.loads(x)["claim"] for x in one.stdout.splitlines()] == [c["id"] for c in claims]
+
+
+def test_units_cut_big_files_into_batches(tmp_path):
+    path = tmp_path / "many.json"
+    path.write_text(json.dumps([dict(CLEAN, id=f"C-{i}") for i in range(25)]))
+    units = list(batch.units([path], batch_size=10))
+    assert [len(u.objects) for u in units] == [10, 10, 5]
+    assert units[2].wheres[0] == f"{path}: claims[20]"
+
+
+# -- loading ---------------------------------------------------------------------------------------
+
+
+def _graph_counts(store: ox.Store) -> tuple[int, int]:
+    def n(g: str) -> int:
+        return sum(1 for _ in store.quads_for_pattern(None, None, None, ox.NamedNode(g)))
+
+    return n(GRAPH_CLAIMS), n(GRAPH_RESULTS)
+
+
+@pytest.fixture(scope="module")
+def validator(store) -> FastValidator:
+    return FastValidator(store)
+
+
+def _outcomes(validator, objects: list[dict], size: int = 50):
+    return batch.validate_units(batch.object_units(objects, "test", size), validator=validator, keep_claims=True)
+
+
+def test_loading_is_idempotent_and_replaces_a_changed_claim(validator):
+    target = ox.Store()
+    claims = _examples()[:40]
+    first = load_outcomes(_outcomes(validator, claims), target)
+    counts = _graph_counts(target)
+    assert first.claims == 40 and counts[0] > 0 and counts[1] > 0
+    load_outcomes(_outcomes(validator, claims), target)
+    assert _graph_counts(target) == counts  # the same claims again: replaced, not duplicated
+    changed = copy.deepcopy(claims[0])
+    changed["diagnoses"] = ["M99.0"]  # a header: fires diagnosis-header
+    changed["lines"] = []
+    changed["findings"] = []
+    load_outcomes(_outcomes(validator, [changed]), target)
+    iri = ox.NamedNode(f"https://w3id.org/m99kg/claim/{changed['id']}")
+    codes = {r["c"].value for r in target.query(
+        f"SELECT ?c WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ {iri} <{M99}hasDiagnosis>/<{M99}diagnosisCode> ?c }} }}")}
+    assert codes == {"http://purl.bioontology.org/ontology/ICD10CM/M99.0"}
+    assert not list(target.query(f"SELECT * WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ {iri} <{M99}hasLine> ?l }} }}"))
+    rules = {r["r"].value for r in target.query(
+        f"SELECT ?r WHERE {{ GRAPH <{GRAPH_RESULTS}> {{ ?x <{M99}resultClaim> {iri} ; <{M99}ruleId> ?r }} }}")}
+    assert "diagnosis-header" in rules
+
+
+def test_a_failed_batch_writes_nothing(validator):
+    target = ox.Store()
+    claims = _examples()[:10]
+    load_outcomes(_outcomes(validator, claims), target)
+    before = _graph_counts(target)
+    outcome = next(iter(_outcomes(validator, claims[:5])))
+    text, _ = batch_update(outcome.claims, outcome.reports)
+    broken = text[: len(text) // 2 + len(text) // 4]  # the request cut off inside INSERT DATA
+    with pytest.raises(SyntaxError):
+        target.update(broken)
+    assert _graph_counts(target) == before  # the DELETE before the cut did not happen either
+
+
+def test_no_store_content_keeps_codes_dates_and_results_only(validator):
+    target = ox.Store()
+    load_outcomes(_outcomes(validator, [CLEAN, dict(CLEAN, id="C2", patient="P-99")]), target, store_content=False)
+    predicates = {q.predicate.value for q in target.quads_for_pattern(None, None, None, ox.NamedNode(GRAPH_CLAIMS))}
+    assert M99 + "patient" not in predicates and M99 + "hasFinding" not in predicates and M99 + "text" not in predicates
+    assert {M99 + "diagnosisCode", M99 + "procedure", M99 + "serviceDate", M99 + "provider"} <= predicates
+    assert _graph_counts(target)[1] > 0
+
+
+def test_load_command_into_a_data_folder_and_the_lock(tmp_path, folder):
+    data = tmp_path / "data"
+    result = _run("load", str(folder / "one.json"), "--data", str(data))
+    assert result.returncode == 0, result.stderr
+    assert "loaded 1 claims" in result.stdout
+    with locked(data, exclusive=False):  # what a running service holds
+        busy = _run("load", str(folder / "one.json"), "--data", str(data))
+    assert busy.returncode == 2 and "in use" in busy.stderr
+    store = ox.Store.read_only(str(ensure_snapshot(data)))
+    assert _graph_counts(store)[0] > 0
+    query = _run("query", "denial-risk-by-month", "--data", str(data), "--format", "json")
+    assert query.returncode == 0, query.stderr
+    rows = json.loads(query.stdout)["results"]["bindings"]
+    assert rows == [{"month": {"type": "literal", "value": "2026-03"},
+                     "claims": {"type": "literal", "value": "1",
+                                "datatype": "http://www.w3.org/2001/XMLSchema#integer"},
+                     **{k: rows[0][k] for k in ("rejected", "atRisk", "rejectPercent", "atRiskPercent")}}]
+    assert rows[0]["rejected"]["value"] == "0"
+
+
+def test_loaded_claims_survive_a_knowledge_rebuild(tmp_path, folder, monkeypatch):
+    data = tmp_path / "data"
+    assert _run("load", str(folder / "one.json"), "--data", str(data)).returncode == 0
+    old = ensure_snapshot(data)
+    (old / "FINGERPRINT").write_text("stale")  # as if the ontology had changed since the load
+    new = ensure_snapshot(data)
+    assert new == old  # same content fingerprint, rebuilt in place of the stale one
+    store = ox.Store.read_only(str(new))
+    assert _graph_counts(store)[0] > 0
+
+
+def test_load_into_an_unreadable_place_is_a_clear_error(tmp_path, folder):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    result = _run("load", str(folder / "one.json"), "--data", str(blocker / "sub"))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_demo_prints_analytics(tmp_path):
+    result = _run("demo", "--count", "120", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    assert "loaded 120 claims" in result.stdout
+    for name in ("violations-by-rule", "denial-risk-by-month", "violations-by-provider", "cmt-level-vs-regions"):
+        assert f"== {name}" in result.stdout
+
+
+def test_store_wrapper_is_untouched(store):
+    assert isinstance(store, Store)  # the session store is shared: loading never writes into it
+    assert store.graph_size(GRAPH_CLAIMS) == 0
