@@ -80,7 +80,7 @@ def test_json_report_has_the_contract_and_exit_codes(folder, tmp_path):
     report = json.loads(result.stdout)
     assert report["conforms"] is True
     assert report["summary"] == {"claims": 1, "violations": 0, "warnings": 0, "infos": 0}
-    faulty = dict(CLEAN, diagnoses=["M99.0"] + CLEAN["diagnoses"][1:])  # a header: a violation
+    faulty = dict(CLEAN, diagnoses=["M99.0", *CLEAN["diagnoses"][1:]])  # a header: a violation
     (tmp_path / "bad.json").write_text(json.dumps(faulty))
     result = _run("validate", str(tmp_path / "bad.json"), "--format", "json")
     assert result.returncode == 1
