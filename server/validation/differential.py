@@ -45,3 +45,57 @@ def compare(ref_reports: Iterable[ClaimReport], fast_reports: Iterable[ClaimRepo
                 out.append(f"claim {ref.claim}:\n  pySHACL only: {json.dumps(only_ref, ensure_ascii=False)}\n"
                            f"  fast only:    {json.dumps(only_fast, ensure_ascii=False)}")
     return n, out
+
+
+# -- the reference on several cores (the bench and the CI test validate thousands of claims) ------
+
+_reference: Validator | None = None
+
+
+def _init_reference() -> None:
+    global _reference
+    from server.store import knowledge_store
+
+    _reference = Validator(knowledge_store(shapes=False))
+
+
+def _reference_chunk(objects: list[dict]) -> list[dict]:
+    from server.claims.jsonform import claims_from_objects
+
+    assert _reference is not None
+    claims = claims_from_objects(objects, "differential", [])
+    with cached_queries():
+        return [_claim_json(c) for claim in claims for c in _reference.validate([claim]).claims]
+
+
+def reference_json(objects: list[dict], workers: int = 2, chunk: int = 50) -> list[dict]:
+    """pySHACL's per-claim JSON reports for claim objects, claim by claim, on `workers` processes."""
+    import multiprocessing as mp
+
+    chunks = [objects[i:i + chunk] for i in range(0, len(objects), chunk)]
+    with mp.get_context("forkserver").Pool(workers, initializer=_init_reference) as pool:
+        return [r for part in pool.imap(_reference_chunk, chunks) for r in part]
+
+
+def fast_json(objects: list[dict], fast: FastValidator, batch_size: int = 1000) -> list[dict]:
+    from server.claims.jsonform import claims_from_objects
+
+    out: list[dict] = []
+    for start in range(0, len(objects), batch_size):
+        claims = claims_from_objects(objects[start:start + batch_size], "differential", [])
+        out += [_claim_json(c) for c in fast.validate(claims).claims]
+    return out
+
+
+def compare_json(reference: list[dict], fast: list[dict], limit: int = 20) -> tuple[int, list[str]]:
+    """(claims whose reports differ, readable descriptions of the first `limit`)."""
+    n, out = 0, []
+    for a, b in zip(reference, fast, strict=True):
+        if a != b:
+            n += 1
+            if len(out) < limit:
+                only_ref = [r for r in a["results"] if r not in b["results"]]
+                only_fast = [r for r in b["results"] if r not in a["results"]]
+                out.append(f"claim {a['claim']}:\n  pySHACL only: {json.dumps(only_ref, ensure_ascii=False)}\n"
+                           f"  fast only:    {json.dumps(only_fast, ensure_ascii=False)}")
+    return n, out
