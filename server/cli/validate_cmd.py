@@ -29,6 +29,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, default=1, help="worker processes (one per core is fastest)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (there is none unless stderr is a "
                                                                 "terminal)")
+    from server.spark.cli import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -39,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from server.validation import batch
     from server.validation.output import ReportWriter
 
+    if args.spark or args.output:
+        from server.spark.cli import run_spark
+
+        return run_spark(args)
     errors: list[ClaimInputError] = []
     work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors)
     progress = None

@@ -1,0 +1,204 @@
+"""Validation on Apache Spark (local[2]): same reports as the single-process CLI, as JSON Lines and Parquet.
+
+One SparkSession for the module (starting the JVM takes 10-15 s). Without pyspark or Java the
+module is skipped locally and fails in CI (CI set), like the other suites that need something
+outside the venv.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from server.cli import main as cli_main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+CLEAN = EXAMPLES / "clean-medicare-claim.json"
+M99KG = shutil.which("m99kg") or str(Path(sys.executable).parent / "m99kg")
+FIRES = ["diagnosis-header", "cmt-level-regions", "medicare-98943-gy", "pointer-target", "stenosis-imaging"]
+GENERATED = 200
+
+_missing = [what for what, ok in (("pyspark", importlib.util.find_spec("pyspark") is not None),
+                                  ("Java", bool(shutil.which("java") or os.environ.get("JAVA_HOME")))) if not ok]
+if _missing and os.environ.get("CI"):
+    pytest.fail(f"tests/test_spark.py needs {' and '.join(_missing)} (pip install 'm99kg[test]'; Java 17)",
+                pytrace=False)
+pytestmark = pytest.mark.skipif(bool(_missing), reason=f"needs {' and '.join(_missing)}")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    from server.spark.session import build_session
+
+    session = build_session("local[2]", app_name="m99kg tests")
+    yield session
+    session.stop()
+
+
+def _example_claims() -> list[dict]:
+    claims = []
+    for folder in sorted((EXAMPLES / "claims").iterdir()):
+        for name in ("fires.json", "passes.json"):
+            data = json.loads((folder / name).read_text(encoding="utf-8"))
+            claims += data if isinstance(data, list) else [data]
+    return claims
+
+
+@pytest.fixture(scope="module")
+def claims_dir(tmp_path_factory) -> Path:
+    """The clean claim, five rule examples that fire, and a JSON Lines file of 200 re-identified example claims."""
+    folder = tmp_path_factory.mktemp("claims")
+    shutil.copy(CLEAN, folder / "clean.json")
+    for rule in FIRES:
+        shutil.copy(EXAMPLES / "claims" / rule / "fires.json", folder / f"{rule}.json")
+    examples = _example_claims()
+    with (folder / "batch.jsonl").open("w", encoding="utf-8") as out:
+        for n in range(GENERATED):
+            claim = dict(examples[n % len(examples)], id=f"GEN-{n:04d}")
+            out.write(json.dumps(claim) + "\n")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def reference(claims_dir) -> dict[str, dict]:
+    """The single-process `m99kg validate --format jsonl` report of the same folder, by claim id."""
+    out = claims_dir.parent / "reference.jsonl"
+    result = subprocess.run([M99KG, "validate", "--format", "jsonl", str(claims_dir)], capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    out.write_text(result.stdout, encoding="utf-8")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(lines) == 1 + len(FIRES) + GENERATED
+    return {line["claim"]: line for line in lines}
+
+
+def _read_jsonl(folder: Path) -> list[dict]:
+    return [json.loads(line) for part in sorted(folder.glob("part-*")) for line in
+            part.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def test_jsonl_output_equals_the_single_process_report(spark, claims_dir, reference, tmp_path):
+    from server.spark.job import validate_on_spark
+
+    out = tmp_path / "out"
+    summary = validate_on_spark(spark, [claims_dir], str(out), "jsonl", batch_size=40)
+    rows = _read_jsonl(out)
+    assert len(rows) == len(reference)
+    assert {row["claim"]: row for row in rows} == reference  # same JSON per claim, order aside
+    assert len({row["claim"] for row in rows}) == len(rows)  # no claim written twice
+    assert summary.error_count == 0 and summary.claims == len(reference)
+    assert summary.violations == sum(r["severity"] == "Violation" for c in reference.values() for r in c["results"])
+    assert summary.warnings == sum(r["severity"] == "Warning" for c in reference.values() for r in c["results"])
+    assert summary.conforming == sum(c["conforms"] for c in reference.values())
+    assert summary.exit_code == 1
+    assert len(list(out.glob("part-*"))) >= 2  # the JSON Lines file was split across partitions
+
+
+def test_parquet_output_has_one_typed_row_per_claim(spark, claims_dir, reference, tmp_path):
+    from server.spark.job import validate_on_spark
+
+    out = tmp_path / "out.parquet"
+    summary = validate_on_spark(spark, [claims_dir], str(out), "parquet")
+    frame = spark.read.parquet(str(out))
+    assert frame.count() == len(reference) == summary.claims
+    assert dict(frame.dtypes)["results"].startswith("array<struct<rule:string,severity:string")
+    back = {}
+    for row in frame.collect():
+        assert row.kind == "claim" and row.where is None
+        back[row.claim] = {"claim": row.claim, "conforms": row.conforms,
+                           "results": [r.asDict() for r in row.results]}
+    assert back == reference
+    header = frame.filter("claim = 'DX-HEADER-1'").first()
+    assert [(r.rule, r.codes) for r in header.results if r.severity == "Violation"] == \
+        [("diagnosis-header", ["M99.4", "M99.44"])]
+
+
+def test_bad_input_becomes_error_rows_and_the_rest_still_validates(spark, tmp_path):
+    from server.spark.job import validate_on_spark
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = json.loads(CLEAN.read_text(encoding="utf-8"))
+    header = json.loads((EXAMPLES / "claims" / "diagnosis-header" / "fires.json").read_text(encoding="utf-8"))
+    (folder / "mixed.jsonl").write_text(
+        json.dumps(dict(good, id="OK-1")) + "\n{not json\n\n" + json.dumps(dict(header, id="BAD-DX-1")) + "\n"
+        + json.dumps(dict(good, id="OK-2", visitNumber="three")) + "\n", encoding="utf-8")
+    (folder / "broken.json").write_text('{"id": "X", "diagnoses": [,]}', encoding="utf-8")
+    (folder / "latin1.json").write_bytes('{"id": "Ü"}'.encode("latin-1"))
+    missing = tmp_path / "nowhere.json"
+    out = tmp_path / "out"
+    summary = validate_on_spark(spark, [folder, missing], str(out), "jsonl")
+    rows = _read_jsonl(out)
+    claims = {r["claim"]: r for r in rows if "claim" in r}
+    errors = {r["where"]: r["problem"] for r in rows if r.get("kind") == "error"}
+    assert set(claims) == {"OK-1", "BAD-DX-1"}
+    assert claims["OK-1"]["conforms"] is True and claims["BAD-DX-1"]["conforms"] is False
+    jsonl = str(folder / "mixed.jsonl")
+    assert errors[f"{jsonl}:2:2"].startswith("not valid JSON")  # line 2, column 2
+    assert any(where.startswith(f"{jsonl}:5") and "visitNumber" in where + problem for where, problem in errors.items())
+    assert any(where.startswith(f"{folder / 'broken.json'}:1:") for where in errors)
+    assert "not UTF-8" in errors[str(folder / "latin1.json")]
+    assert errors[str(missing)] == "cannot read: no such file"
+    assert summary.error_count == len(errors) == 5 and summary.claims == 2
+    assert {str(e) for e in summary.errors} == {f"{w}: {p}" for w, p in errors.items()}
+    assert summary.exit_code == 2
+
+
+def test_hadoop_uri_inputs_are_listed_through_hadoop(spark, claims_dir, tmp_path):
+    from server.spark.job import validate_on_spark
+
+    out = tmp_path / "out"
+    pattern = claims_dir.resolve().as_uri() + "/*-*.json"  # the rule examples (their names have a dash)
+    summary = validate_on_spark(spark, [pattern], str(out), "jsonl")
+    assert sorted(r["claim"] for r in _read_jsonl(out)) == sorted(
+        json.loads((EXAMPLES / "claims" / rule / "fires.json").read_text(encoding="utf-8"))["id"] for rule in FIRES)
+    assert summary.exit_code == 1
+    nothing = validate_on_spark(spark, [claims_dir.resolve().as_uri() + "/none-*.json"], str(tmp_path / "o2"))
+    assert nothing.exit_code == 2 and "matches nothing" in str(nothing.errors[0])
+
+
+def test_cli_exit_codes_and_summary(spark, claims_dir, tmp_path, capsys):
+    out = tmp_path / "clean"
+    assert cli_main(["validate", "--spark", "local[2]", "--output", str(out), str(CLEAN)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["claims"] == 1 and summary["conforms"] is True and summary["output"] == str(out)
+    assert [r["claim"] for r in _read_jsonl(out)] == ["CLEAN-MCR-0001"]
+    # the output folder exists now: a clear message and exit 2, unless --overwrite
+    assert cli_main(["validate", "--spark", "local[2]", "--output", str(out), str(CLEAN)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert cli_main(["validate", "--spark", "local[2]", "--output", str(out), "--overwrite",
+                     "--output-format", "parquet", str(claims_dir / "diagnosis-header.json"), str(CLEAN)]) == 1
+    assert json.loads(capsys.readouterr().out)["violations"] >= 1
+    assert spark.read.parquet(str(out)).count() == 2
+    assert cli_main(["validate", "--output", str(tmp_path / "x"), str(CLEAN)]) == 2
+    assert "--output is for --spark" in capsys.readouterr().err
+
+
+def test_cli_in_its_own_process_exits_1_on_a_violation(tmp_path):
+    out = tmp_path / "out"
+    result = subprocess.run([M99KG, "validate", "--spark", "local[2]", "--output", str(out),
+                             str(EXAMPLES / "claims" / "diagnosis-header" / "fires.json"), str(CLEAN)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert json.loads(result.stdout) == {"claims": 2, "violations": 1, "warnings": 0, "infos": 0, "inputErrors": 0,
+                                         "conforms": False, "output": str(out), "format": "jsonl"}
+    assert sorted(r["claim"] for r in _read_jsonl(out)) == ["CLEAN-MCR-0001", "DX-HEADER-1"]
+
+
+def test_spark_submit_script_uses_the_session_it_is_given(spark, tmp_path, capsys):
+    from server.spark.__main__ import main as submitted
+
+    out = tmp_path / "out"
+    assert submitted([str(CLEAN), "--output", str(out), "--output-format", "parquet"]) == 0
+    assert json.loads(capsys.readouterr().out)["claims"] == 1
+    assert spark.read.parquet(str(out)).first().claim == "CLEAN-MCR-0001"
+    assert spark.sparkContext._jsc is not None  # the session it joined is still running
