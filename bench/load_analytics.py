@@ -1,0 +1,121 @@
+"""Load generated claims into an on-disk store, then time the analytics queries two ways.
+
+1. Generates N seeded claims (server.synth) and loads them with their validation results into a
+   fresh data folder, as `m99kg load --data DIR --workers W` does: prints the load rate.
+2. Starts `m99kg serve --data DIR` and the Oxigraph server (`oxigraph serve-read-only`, from the
+   `oxigraph` PyPI package) over the SAME store folder, and runs every analytics named query through
+   both /sparql endpoints (same query text, union default graph on both), a few times each. Prints
+   the median time per query and the ratio m99kg / Oxigraph (the target is <= 1.25).
+
+Run: .venv/bin/python bench/load_analytics.py [--claims 100000] [--workers 2] [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait(url: str, seconds: float = 120) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def timed_query(endpoint: str, query: str, union: bool) -> float:
+    params = {"query": query}
+    if union:
+        params["union-default-graph"] = ""
+    data = urllib.parse.urlencode(params).encode()
+    request = urllib.request.Request(endpoint, data=data, headers={"Accept": "application/sparql-results+json"})
+    start = time.perf_counter()
+    with urllib.request.urlopen(request, timeout=600) as response:
+        response.read()
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    import pyoxigraph as ox
+
+    from server.loading import load_outcomes
+    from server.namedqueries import load_queries
+    from server.sparql.snapshot import ensure_snapshot, locked
+    from server.synth.generator import generate
+    from server.validation import batch
+
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--claims", type=int, default=100_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", metavar="DIR", help="use (and keep) this data folder instead of a temporary one")
+    args = parser.parse_args()
+    data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="m99kg-bench-"))
+    print(f"machine: {os.cpu_count()} cores; {args.claims} claims; data folder {data}")
+    try:
+        snapshot = ensure_snapshot(data)
+        with locked(data, exclusive=True):
+            store = ox.Store(str(snapshot))
+            units = batch.object_units(generate(args.claims, args.seed), "bench", args.batch_size)
+            start = time.perf_counter()
+            summary = load_outcomes(batch.validate_units(units, "fast", args.workers, keep_claims=True), store)
+            store.flush()
+            elapsed = time.perf_counter() - start
+            del store
+        print(f"load: {summary.claims} claims, {summary.results} results, {summary.triples} triples in "
+              f"{elapsed:.1f} s = {summary.claims / elapsed:.0f} claims/s ({args.workers} validation processes)")
+
+        ours_port, ox_port = free_port(), free_port()
+        ours = subprocess.Popen([str(BIN / "m99kg"), "serve", "--data", str(data), "--port", str(ours_port),
+                                 "--timeout", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        theirs = subprocess.Popen([str(BIN / "oxigraph"), "serve-read-only", "--location", str(snapshot),
+                                   "--bind", f"127.0.0.1:{ox_port}"],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            wait(f"http://127.0.0.1:{ours_port}/healthz")
+            wait(f"http://127.0.0.1:{ox_port}/query?query=ASK%7B%7D")
+            queries = {n: q for n, q in load_queries().items() if "analytics" in q.tags}
+            print(f"\n{'query':<26} {'m99kg ms':>10} {'Oxigraph ms':>12} {'ratio':>7}")
+            for name, named in sorted(queries.items()):
+                text = named.bind({})
+                a = [timed_query(f"http://127.0.0.1:{ours_port}/sparql", text, False) for _ in range(args.repeat)]
+                b = [timed_query(f"http://127.0.0.1:{ox_port}/query", text, True) for _ in range(args.repeat)]
+                ma, mb = statistics.median(a), statistics.median(b)
+                print(f"{name:<26} {ma * 1000:>10.1f} {mb * 1000:>12.1f} {ma / mb:>7.2f}")
+        finally:
+            for p in (ours, theirs):
+                p.terminate()
+                p.wait(10)
+    finally:
+        if not args.keep:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
