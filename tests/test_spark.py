@@ -202,3 +202,165 @@ def test_spark_submit_script_uses_the_session_it_is_given(spark, tmp_path, capsy
     assert json.loads(capsys.readouterr().out)["claims"] == 1
     assert spark.read.parquet(str(out)).first().claim == "CLEAN-MCR-0001"
     assert spark.sparkContext._jsc is not None  # the session it joined is still running
+
+
+# -- m99kg load --spark ---------------------------------------------------------------------------------
+
+
+def _graphs(data: Path) -> dict[str, set[str]]:
+    """Every triple of the claims and results graphs of a data folder (N-Triples text; no blank nodes there)."""
+    import pyoxigraph as ox
+
+    from server.namespaces import GRAPH_CLAIMS, GRAPH_RESULTS
+    from server.sparql.snapshot import ensure_snapshot
+
+    store = ox.Store.read_only(str(ensure_snapshot(data)))
+    try:
+        return {graph: {f"{q.subject} {q.predicate} {q.object}" for q in
+                        store.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
+                for graph in (GRAPH_CLAIMS, GRAPH_RESULTS)}
+    finally:
+        del store
+
+
+def _violations_by_rule(data: Path, capsys) -> list[tuple]:
+    assert cli_main(["query", "violations-by-rule", "--data", str(data), "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)["results"]["bindings"]
+    return sorted(tuple(sorted((k, v["value"]) for k, v in row.items())) for row in rows)
+
+
+def test_load_on_spark_stores_what_the_plain_load_stores(spark, claims_dir, reference, tmp_path, capsys):
+    from server.namespaces import M99
+    from server.sparql.snapshot import ensure_snapshot
+
+    plain, sparked = tmp_path / "plain", tmp_path / "spark"
+    ensure_snapshot(plain)  # built once (about 7 s) and copied: both loads start from the same knowledge
+    shutil.copytree(plain, sparked)
+    result = subprocess.run([M99KG, "load", "--data", str(plain), "--batch-size", "40", str(claims_dir)],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert cli_main(["load", "--spark", "local[2]", "--partitions", "3", "--data", str(sparked),
+                     "--batch-size", "40", str(claims_dir)]) == 0
+    line = capsys.readouterr().out
+    n_results = sum(len(c["results"]) for c in reference.values())
+    assert line.startswith(f"loaded {len(reference)} claims with {n_results} results in ")
+    assert result.stdout.startswith(f"loaded {len(reference)} claims with {n_results} results in ")
+    batches = int(line.split(" in ")[1].split()[0])
+    assert batches >= 1 + len(FIRES) + GENERATED // 40  # one transaction per file or per batch of lines
+    ours, theirs = _graphs(sparked), _graphs(plain)
+    for graph in ours:
+        assert len(ours[graph]) == len(theirs[graph]) > 0
+        assert ours[graph] == theirs[graph]  # claim and result IRIs are deterministic: the same triples
+    claim_type = f"<{M99}Claim>"
+    claims = {t.split()[0] for t in next(iter(ours.values())) if t.endswith(claim_type)}
+    assert len(claims) == len(reference)
+    by_rule = _violations_by_rule(sparked, capsys)
+    assert by_rule == _violations_by_rule(plain, capsys)
+    assert {dict(row)["rule"] for row in by_rule} == {r["rule"] for c in reference.values() for r in c["results"]}
+
+
+@pytest.fixture
+def oxigraph_server(tmp_path):
+    """The real Oxigraph server (PyPI package oxigraph) on a free port: the remote store of `load --store`."""
+    import socket
+    import time
+    import urllib.request
+
+    exe = shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("the oxigraph server (PyPI package oxigraph) is not installed", pytrace=False)
+        pytest.skip("the oxigraph server (PyPI package oxigraph) is not installed")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    process = subprocess.Popen([exe, "serve", "--location", str(tmp_path / "db"), "--bind", f"127.0.0.1:{port}"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/query?query=ASK%7B%7D", timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("oxigraph did not start")
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_load_on_spark_into_a_remote_store_keeps_good_claims_and_names_bad_input(spark, tmp_path, oxigraph_server,
+                                                                                  capsys):
+    import urllib.parse
+    import urllib.request
+
+    from server.namespaces import GRAPH_CLAIMS, GRAPH_RESULTS, M99
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    good = json.loads(CLEAN.read_text(encoding="utf-8"))
+    header = json.loads((EXAMPLES / "claims" / "diagnosis-header" / "fires.json").read_text(encoding="utf-8"))
+    (folder / "mixed.jsonl").write_text(json.dumps(dict(good, id="OK-1")) + "\n{not json\n"
+                                        + json.dumps(dict(header, id="BAD-DX-1")) + "\n", encoding="utf-8")
+    (folder / "header.json").write_text(json.dumps(header), encoding="utf-8")
+    assert cli_main(["load", "--spark", "local[2]", "--store", oxigraph_server, "--no-store-content",
+                     str(folder)]) == 2
+    out, err = capsys.readouterr()
+    assert f"m99kg load: {folder / 'mixed.jsonl'}:2:2: not valid JSON" in err and "Traceback" not in err
+    assert out.startswith("loaded 3 claims with 2 results in ")
+
+    def select(query: str) -> list[dict]:
+        url = oxigraph_server + "/query?" + urllib.parse.urlencode({"query": query})
+        request = urllib.request.Request(url, headers={"Accept": "application/sparql-results+json"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())["results"]["bindings"]
+
+    ids = select(f"SELECT ?id WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ ?c a <{M99}Claim> ; <{M99}claimId> ?id }} }}")
+    assert sorted(row["id"]["value"] for row in ids) == ["BAD-DX-1", "DX-HEADER-1", "OK-1"]
+    rules = select(f"SELECT ?id ?rule WHERE {{ GRAPH <{GRAPH_RESULTS}> {{ ?v <{M99}claimId> ?id . "
+                   f"?r <{M99}inValidation> ?v ; <{M99}ruleId> ?rule }} }}")
+    assert sorted((row["id"]["value"], row["rule"]["value"]) for row in rules) == [
+        ("BAD-DX-1", "diagnosis-header"), ("DX-HEADER-1", "diagnosis-header")]
+    content = select(f"SELECT * WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ ?s <{M99}patient> ?o }} }}")
+    assert content == []  # --no-store-content: no patient in the store
+
+
+def test_load_on_spark_refuses_a_busy_data_folder_before_starting(tmp_path, capsys):
+    from server.sparql.snapshot import locked
+
+    with locked(tmp_path, exclusive=True):
+        assert cli_main(["load", "--spark", "local[2]", "--data", str(tmp_path), str(CLEAN)]) == 2
+    assert "is in use" in capsys.readouterr().err
+    assert cli_main(["load", "--partitions", "2", "--data", str(tmp_path), str(CLEAN)]) == 2
+    assert "are for --spark" in capsys.readouterr().err
+
+
+def test_a_load_interrupted_on_spark_leaves_whole_batches_only(spark, claims_dir):
+    import pyoxigraph as ox
+
+    from server.namespaces import GRAPH_CLAIMS, M99
+    from server.spark.load import load_on_spark
+
+    class FailsOnThird:
+        """An in-memory store whose third update fails, as a remote store going away mid-load would."""
+
+        def __init__(self) -> None:
+            self.store, self.calls = ox.Store(), 0
+
+        def update(self, sparql: str) -> None:
+            self.calls += 1
+            if self.calls == 3:
+                raise RuntimeError("the store went away")
+            self.store.update(sparql)
+
+    target = FailsOnThird()
+    with pytest.raises(RuntimeError, match="went away"):
+        load_on_spark(spark, [claims_dir / "batch.jsonl"], target, batch_size=25, partitions=1,
+                      check_executors=False)
+    ids = [row["id"].value for row in target.store.query(
+        f"SELECT ?id WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ ?c a <{M99}Claim> ; <{M99}claimId> ?id }} }}")]
+    assert sorted(ids) == [f"GEN-{n:04d}" for n in range(50)]  # the first two batches, whole; nothing of the third

@@ -1,4 +1,4 @@
-"""`m99kg load PATH… [--data DIR | --store URL]`: validate claims and store them with their results.
+"""`m99kg load PATH… [--data DIR | --store URL] [--spark MASTER]`: validate claims and store them with their results.
 
 Exit 0 when every claim loaded (whatever its findings), 2 when some input could not be read (the
 claims that could are loaded) or the store cannot be written.
@@ -7,10 +7,17 @@ claims that could are loaded) or the store cannot be written.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from server.cli.validate_cmd import FORMATS
+
+if TYPE_CHECKING:
+    import pyoxigraph as ox
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,6 +33,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input-format", choices=FORMATS, default=None)
     p.add_argument("--batch-size", type=int, default=1000, help="claims per transaction")
     p.add_argument("--workers", type=int, default=1, help="validation processes (one per core is fastest)")
+    from server.spark.load import add_arguments
+
+    add_arguments(p)
     p.set_defaults(func=run)
 
 
@@ -37,6 +47,10 @@ def run(args: argparse.Namespace) -> int:
     from server.remote.protocol import RemoteError
     from server.validation import batch
 
+    if args.spark or args.spark_conf or args.partitions is not None:
+        from server.spark.load import run_spark_load
+
+        return run_spark_load(args)
     errors: list[ClaimInputError] = []
     work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors)
     outcomes = batch.validate_units(work, "fast", args.workers, keep_claims=True)
@@ -67,15 +81,23 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _load_embedded(directory, outcomes, store_content: bool):
+    from server.loading import load_outcomes
+
+    with embedded_store(directory) as store:
+        return load_outcomes(outcomes, store, store_content)
+
+
+@contextlib.contextmanager
+def embedded_store(directory: Path) -> Iterator[ox.Store]:
+    """The data folder's store, opened for writing under its exclusive lock (flushed and closed at the end)."""
     import pyoxigraph as ox
 
-    from server.loading import load_outcomes
     from server.sparql.snapshot import ensure_snapshot, locked
 
     with locked(directory, exclusive=True):
         store = ox.Store(str(ensure_snapshot(directory)))
         try:
-            return load_outcomes(outcomes, store, store_content)
+            yield store
         finally:
             store.flush()
             del store
