@@ -6,7 +6,10 @@ arranges the rows. Nothing here knows a code, a region or a rule.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -14,6 +17,8 @@ from server import codes
 from server.build.tabular import RELEASE_LABEL
 from server.namedqueries import NamedQuery, load_queries
 from server.store import Store
+
+CACHE_SIZE = 4096  # cards kept; each is a few kilobytes
 
 
 class UnknownCodeError(LookupError):
@@ -26,6 +31,9 @@ class CodeCards:
 
     store: Store
     queries: dict[str, NamedQuery]
+    # the knowledge does not change while a CodeCards lives, so a card is built once per code
+    _cache: OrderedDict = field(default_factory=OrderedDict, repr=False, compare=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     @classmethod
     def over(cls, store: Store) -> CodeCards:
@@ -38,6 +46,19 @@ class CodeCards:
     def card(self, text: str) -> dict[str, Any]:
         """The card of a code written with or without the dot; raises CodeFormatError or UnknownCodeError."""
         code = codes.normalize_icd10cm(text)
+        with self._lock:
+            hit = self._cache.get(code)
+            if hit is not None:
+                self._cache.move_to_end(code)
+        if hit is None:
+            hit = self._build(code)
+            with self._lock:
+                self._cache[code] = hit
+                while len(self._cache) > CACHE_SIZE:
+                    self._cache.popitem(last=False)
+        return copy.deepcopy(hit)  # callers may change their copy
+
+    def _build(self, code: str) -> dict[str, Any]:
         summary = self._rows("code-summary", code)
         if not summary:
             raise UnknownCodeError(f"{code} is not a code of the {RELEASE_LABEL}")
