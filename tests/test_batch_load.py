@@ -221,3 +221,23 @@ def test_demo_prints_analytics(tmp_path):
 def test_store_wrapper_is_untouched(store):
     assert isinstance(store, Store)  # the session store is shared: loading never writes into it
     assert store.graph_size(GRAPH_CLAIMS) == 0
+
+
+def test_one_claim_in_json_fhir_and_837p_gives_one_graph_and_one_report(validator):
+    """The claim part (claim, diagnoses, lines, dates, payer, provider) in all three formats."""
+    from rdflib.compare import isomorphic
+
+    from server.claims.readers import read_text
+    from server.validation import rdfconv
+
+    claim = {k: v for k, v in CLEAN.items() if k not in ("findings", "visitNumber")} | {"id": "TRIPLE-1"}
+    texts = {"json": json.dumps(claim), "fhir": json.dumps(write_fhir_bundle([claim])), "x12": write_837p([claim])}
+    graphs = {fmt: read_text(text, fmt) for fmt, text in texts.items()}
+    assert all(len(g) == 1 for g in graphs.values())
+    import rdflib
+
+    as_rdflib = {fmt: rdfconv.add_triples(rdflib.Graph(), g[0].triples) for fmt, g in graphs.items()}
+    assert isomorphic(as_rdflib["json"], as_rdflib["fhir"]) and isomorphic(as_rdflib["json"], as_rdflib["x12"])
+    reports = {fmt: validator.validate(g).as_json() for fmt, g in graphs.items()}
+    assert reports["json"] == reports["fhir"] == reports["x12"]
+    assert reports["json"]["claims"][0]["claim"] == "TRIPLE-1"
