@@ -80,10 +80,17 @@ SPEC = {
                                                                        "text/html (a browser) gets the HTML page"},
                                                 "400": {"description": "not an ICD-10-CM code"},
                                                 "404": {"description": "not in the release"}}}},
-        "/validate": {"post": {"summary": "validate claims (JSON form, JSON-LD, Turtle); JSON report or SHACL report",
-                               "requestBody": {"content": {"application/json": {}, "application/ld+json": {},
-                                                           "text/turtle": {}}},
-                               "responses": {"200": {"description": "JSON report (see docs/claims.md), or the SHACL "
+        "/validate": {"post": {"summary": "validate one claim or a batch (JSON form or array, JSON Lines, JSON-LD, "
+                                          "Turtle, FHIR R4, X12 837P); JSON report, JSON Lines or SHACL report",
+                               "parameters": [{"name": "engine", "in": "query", "required": False,
+                                               "schema": {"type": "string", "enum": ["fast", "reference"]},
+                                               "description": "fast (default): the compiled shapes on Oxigraph; "
+                                                              "reference: pySHACL claim by claim"}],
+                               "requestBody": {"content": {"application/json": {}, "application/x-ndjson": {},
+                                                           "application/ld+json": {}, "text/turtle": {},
+                                                           "application/fhir+json": {}, "application/edi-x12": {}}},
+                               "responses": {"200": {"description": "JSON report (see docs/claims.md), JSON Lines for "
+                                                                    "Accept: application/x-ndjson, or the SHACL "
                                                                     "report graph for Accept: text/turtle"},
                                              "400": {"description": "input that cannot be read, with where and what"},
                                              "401": _ERRORS["401"], "413": _ERRORS["413"], "415": _ERRORS["415"]}}},
