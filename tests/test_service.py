@@ -287,6 +287,36 @@ def test_validate(server):
     assert call(server, "/validate", "POST", b"x", {"Content-Type": "text/plain"})[0] == 415
 
 
+def test_validate_batches_in_every_body_format(server):
+    from server.claims.fhir_write import write_fhir_bundle
+    from server.claims.x12_write import write_837p
+
+    clean = json.loads((ROOT / "examples" / "clean-medicare-claim.json").read_text())
+    header = json.loads((ROOT / "examples" / "claims" / "diagnosis-header" / "fires.json").read_text())
+    lines = "\n".join([json.dumps(clean), "{broken", json.dumps(header)]).encode()
+    status, h, data = call(server, "/validate", "POST", lines, {"Content-Type": "application/x-ndjson",
+                                                                 "Accept": "application/x-ndjson"})
+    assert status == 200 and h["Content-Type"].startswith("application/x-ndjson")
+    reports = [json.loads(x) for x in data.decode().splitlines()]
+    assert [r["claim"] for r in reports] == [clean["id"], header["id"]]
+    assert reports[0]["conforms"] and not reports[1]["conforms"]
+    status, _h, data = call(server, "/validate", "POST", lines, {"Content-Type": "application/x-ndjson"})
+    report = json.loads(data)
+    assert report["summary"]["claims"] == 2 and "request body:2:2" in report["inputErrors"][0]
+    array = json.dumps([clean, header]).encode()
+    fast = json.loads(call(server, "/validate", "POST", array, {"Content-Type": "application/json"})[2])
+    ref = json.loads(call(server, "/validate?engine=reference", "POST", array,
+                          {"Content-Type": "application/json"})[2])
+    assert fast == ref and fast["summary"]["claims"] == 2
+    bundle = json.dumps(write_fhir_bundle([clean])).encode()
+    status, _h, data = call(server, "/validate", "POST", bundle, {"Content-Type": "application/fhir+json"})
+    assert status == 200 and json.loads(data)["claims"][0]["claim"] == clean["id"]
+    x12 = write_837p([{k: v for k, v in clean.items() if k not in ("findings", "visitNumber")}]).encode()
+    status, _h, data = call(server, "/validate", "POST", x12, {"Content-Type": "application/edi-x12"})
+    assert status == 200 and json.loads(data)["claims"][0]["claim"] == clean["id"]
+    assert call(server, "/validate?engine=other", "POST", array, {"Content-Type": "application/json"})[0] == 400
+
+
 def test_openapi_lists_every_endpoint(server):
     spec = json.loads(call(server, "/openapi.json")[2])
     assert {"/sparql", "/queries", "/queries/{name}", "/codes/{code}", "/validate", "/healthz"} <= set(spec["paths"])
