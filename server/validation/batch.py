@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import multiprocessing as mp
 import os
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -197,5 +198,12 @@ def validate_units(work: Iterable[Unit], engine: str = "fast", workers: int = 1,
         return
     ctx = mp.get_context("spawn" if os.name != "posix" else "forkserver")
     with ctx.Pool(workers, initializer=_init_worker, initargs=(engine,)) as pool:
-        # imap keeps input order and pulls units lazily (a few per worker in flight)
-        yield from pool.imap(_work, ((u, keep_claims) for u in work), chunksize=1)
+        # at most two units per worker in flight, answered in input order: Pool.imap would read the
+        # whole input ahead, and memory must stay bounded by the batch size, not by the input
+        pending: deque = deque()
+        for unit in work:
+            pending.append(pool.apply_async(_work, ((unit, keep_claims),)))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().get()
+        while pending:
+            yield pending.popleft().get()

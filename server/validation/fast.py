@@ -59,15 +59,28 @@ def _reference_quads() -> tuple[ox.Quad, ...]:
 
 class Workspace:
     """One thread's validation store: the reference graph and the extract of every code seen so far
-    (a named graph that only grows), plus the batch's claims in the default graph, cleared after
-    each batch. Keeping the reference and extract saves rebuilding them for every request."""
+    (a named graph that only grows), plus the batch's claims in the default graph, removed after
+    each batch. Keeping the reference and extract saves rebuilding them for every request.
+
+    Oxigraph's in-memory store does not give back the memory of removed quads, so the store is
+    rebuilt from the kept reference and extract quads once enough claim quads have passed through:
+    memory stays bounded however many claims stream through.
+    """
+
+    REBUILD_AFTER = 500_000  # claim quads
 
     def __init__(self, store: Store) -> None:
         self.knowledge = store
+        self.extracted: set[str] = set()
+        self.extract_quads: list[ox.Quad] = []
+        self.dataset = [ox.DefaultGraph(), _REFERENCE]
+        self._fresh()
+
+    def _fresh(self) -> None:
         self.ox = ox.Store()
         self.ox.extend(_reference_quads())
-        self.extracted: set[str] = set()
-        self.dataset = [ox.DefaultGraph(), _REFERENCE]
+        self.ox.extend(self.extract_quads)
+        self.passed = 0
 
     def load(self, claims: list[ClaimGraph]) -> None:
         codes: set[str] = set()
@@ -75,16 +88,23 @@ class Workspace:
             codes |= codes_named(claim.triples)
         new = codes - self.extracted
         if new:
-            self.ox.extend(ox.Quad(t.subject, t.predicate, t.object, _REFERENCE) for t in extract(self.knowledge, new))
+            quads = [ox.Quad(t.subject, t.predicate, t.object, _REFERENCE) for t in extract(self.knowledge, new)]
+            self.ox.extend(quads)
+            self.extract_quads += quads
             self.extracted |= new
         default = ox.DefaultGraph()
-        self.ox.extend(ox.Quad(t.subject, t.predicate, t.object, default) for c in claims for t in c.triples)
+        quads = [ox.Quad(t.subject, t.predicate, t.object, default) for c in claims for t in c.triples]
+        self.ox.extend(quads)
+        self.passed += len(quads)
 
     def query(self, sparql: str) -> ox.QuerySolutions:
         return self.ox.query(sparql, default_graph=self.dataset)
 
     def clear(self) -> None:
-        self.ox.clear_graph(ox.DefaultGraph())
+        if self.passed > self.REBUILD_AFTER:
+            self._fresh()
+        else:
+            self.ox.clear_graph(ox.DefaultGraph())
 
 
 class FastValidator(Validator):
