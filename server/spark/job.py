@@ -112,6 +112,23 @@ def _preflight(sc: Any) -> None:
                               "every node, or ship a packed environment with spark.archives: see docs/spark.md")
 
 
+def input_pieces(spark: Any, inputs: Iterable[str | Path], input_format: str | None, partitions: int | None,
+                 check_executors: bool = True) -> tuple[list[Any], list]:
+    """(RDDs of work pieces for the inputs, errors found on the driver): what validate and load share.
+
+    Whole files become one piece per file, JSON Lines files are read line by line; with
+    `check_executors`, one small task first proves the executors can import m99kg and find the ontology.
+    """
+    sc = spark.sparkContext
+    if check_executors:
+        _preflight(sc)
+    parts = max(1, partitions or sc.defaultParallelism)
+    files, driver_errors = list_inputs(spark, inputs, input_format)
+    pieces = _whole(sc, [f for f in files if not f.lines], parts)
+    pieces += [_lines(sc, f, parts) for f in files if f.lines]
+    return pieces, driver_errors
+
+
 def _tally(row: worker.Row) -> tuple[int, int, int, int, int, int]:
     claim = row[0] == "claim"
     return (int(claim), int(claim and bool(row[2])), row[7], row[8], row[9], int(row[0] == "error"))
@@ -137,12 +154,7 @@ def validate_on_spark(spark: Any, inputs: Iterable[str | Path], output: str, fmt
     if fmt not in FORMATS:
         raise ValueError(f"output format {fmt!r}: expected one of {', '.join(FORMATS)}")
     sc = spark.sparkContext
-    if check_executors:
-        _preflight(sc)
-    parts = max(1, partitions or sc.defaultParallelism)
-    files, driver_errors = list_inputs(spark, inputs, input_format)
-    pieces = _whole(sc, [f for f in files if not f.lines], parts)
-    pieces += [_lines(sc, f, parts) for f in files if f.lines]
+    pieces, driver_errors = input_pieces(spark, inputs, input_format, partitions, check_executors)
     with_json = fmt == "jsonl"
     body = partial(worker.validate_partition, input_format=input_format, batch_size=max(1, batch_size),
                    engine=engine, with_json=with_json)

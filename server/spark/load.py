@@ -78,16 +78,10 @@ def load_on_spark(spark: Any, inputs: Iterable[str | Path], target: UpdateTarget
     from pyspark import StorageLevel
 
     from server.claims.errors import ClaimInputError
-    from server.spark.inputs import list_inputs
-    from server.spark.job import _lines, _preflight, _whole
+    from server.spark.job import input_pieces
 
     sc = spark.sparkContext
-    if check_executors:
-        _preflight(sc)
-    parts = max(1, partitions or sc.defaultParallelism)
-    files, driver_errors = list_inputs(spark, inputs, input_format)
-    pieces = _whole(sc, [f for f in files if not f.lines], parts)
-    pieces += [_lines(sc, f, parts) for f in files if f.lines]
+    pieces, driver_errors = input_pieces(spark, inputs, input_format, partitions, check_executors)
     body = partial(load_partition, input_format=input_format, batch_size=max(1, batch_size),
                    store_content=store_content)
     done = SparkLoad(errors=list(driver_errors))

@@ -74,28 +74,33 @@ def _read(path: Path) -> str:
         raise ClaimInputError(str(path), f"cannot read: {exc.strerror}") from None
 
 
-def _json_lines(path: Path, batch_size: int) -> Iterator[Unit]:
+def json_lines(lines: Iterable[str], source: str, batch_size: int) -> Iterator[Unit]:
+    """Units of claim objects from JSON Lines (one claim per line); a bad line is an error of its unit."""
     objects: list = []
     wheres: list[str] = []
     bad: list[ClaimInputError] = []
+    for n, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            objects.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            bad.append(ClaimInputError(f"{source}:{n}:{exc.colno}", f"not valid JSON: {exc.msg}"))
+            continue
+        wheres.append(f"{source}:{n}: claim")
+        if len(objects) == batch_size:
+            yield Unit(source, objects, wheres, errors=bad)
+            objects, wheres, bad = [], [], []
+    if objects or bad:
+        yield Unit(source, objects, wheres, errors=bad)
+
+
+def _json_lines_file(path: Path, batch_size: int) -> Iterator[Unit]:
     try:
         with path.open(encoding="utf-8") as fh:
-            for n, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    objects.append(json.loads(line))
-                except json.JSONDecodeError as exc:
-                    bad.append(ClaimInputError(f"{path}:{n}:{exc.colno}", f"not valid JSON: {exc.msg}"))
-                    continue
-                wheres.append(f"{path}:{n}: claim")
-                if len(objects) == batch_size:
-                    yield Unit(str(path), objects, wheres, errors=bad)
-                    objects, wheres, bad = [], [], []
+            yield from json_lines(fh, str(path), batch_size)
     except UnicodeDecodeError as exc:
         raise ClaimInputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
-    if objects or bad:
-        yield Unit(str(path), objects, wheres, errors=bad)
 
 
 def units(paths: Iterable[Path], fmt: str | None = None, batch_size: int = DEFAULT_BATCH,
@@ -107,7 +112,7 @@ def units(paths: Iterable[Path], fmt: str | None = None, batch_size: int = DEFAU
     for path in claim_files(paths):
         try:
             if fmt in (None, "json") and path.suffix.lower() in (".jsonl", ".ndjson"):
-                yield from _json_lines(path, batch_size)
+                yield from _json_lines_file(path, batch_size)
                 continue
             text = _read(path)
             kind = fmt or detect_format(text)

@@ -8,43 +8,23 @@ identical SPARQL text; its evaluation, and so its report, is pySHACL's.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 
 from server.claims.graph import ClaimGraph
-from server.validation.engine import ClaimReport, Validator
+from server.validation.engine import Validator
 from server.validation.fast import FastValidator
+from server.validation.output import claim_json
 from server.validation.querycache import cached_queries
-
-
-def _claim_json(report: ClaimReport) -> dict:
-    return {"claim": report.claim, "conforms": report.conforms, "results": [r.as_json() for r in report.results]}
 
 
 def differences(claims: list[ClaimGraph], reference: Validator, fast: FastValidator, batch_size: int = 1000,
                 limit: int = 20) -> tuple[int, list[str]]:
     """(number of claims that differ, up to `limit` readable descriptions of the differences)."""
-    fast_reports: list[ClaimReport] = []
+    ours: list[dict] = []
     for start in range(0, len(claims), batch_size):
-        fast_reports += fast.validate(claims[start:start + batch_size]).claims
+        ours += [claim_json(c) for c in fast.validate(claims[start:start + batch_size]).claims]
     with cached_queries():
-        ref_reports = [c for claim in claims for c in reference.validate([claim]).claims]
-    return compare(ref_reports, fast_reports, limit)
-
-
-def compare(ref_reports: Iterable[ClaimReport], fast_reports: Iterable[ClaimReport],
-            limit: int = 20) -> tuple[int, list[str]]:
-    n = 0
-    out: list[str] = []
-    for ref, fast in zip(ref_reports, fast_reports, strict=True):
-        a, b = _claim_json(ref), _claim_json(fast)
-        if a != b:
-            n += 1
-            if len(out) < limit:
-                only_ref = [r for r in a["results"] if r not in b["results"]]
-                only_fast = [r for r in b["results"] if r not in a["results"]]
-                out.append(f"claim {ref.claim}:\n  pySHACL only: {json.dumps(only_ref, ensure_ascii=False)}\n"
-                           f"  fast only:    {json.dumps(only_fast, ensure_ascii=False)}")
-    return n, out
+        theirs = [claim_json(c) for claim in claims for c in reference.validate([claim]).claims]
+    return compare_json(theirs, ours, limit)
 
 
 # -- the reference on several cores (the bench and the CI test validate thousands of claims) ------
@@ -65,7 +45,7 @@ def _reference_chunk(objects: list[dict]) -> list[dict]:
     assert _reference is not None
     claims = claims_from_objects(objects, "differential", [])
     with cached_queries():
-        return [_claim_json(c) for claim in claims for c in _reference.validate([claim]).claims]
+        return [claim_json(c) for claim in claims for c in _reference.validate([claim]).claims]
 
 
 def reference_json(objects: list[dict], workers: int = 2, chunk: int = 50) -> list[dict]:
@@ -83,7 +63,7 @@ def fast_json(objects: list[dict], fast: FastValidator, batch_size: int = 1000) 
     out: list[dict] = []
     for start in range(0, len(objects), batch_size):
         claims = claims_from_objects(objects[start:start + batch_size], "differential", [])
-        out += [_claim_json(c) for c in fast.validate(claims).claims]
+        out += [claim_json(c) for c in fast.validate(claims).claims]
     return out
 
 

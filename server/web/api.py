@@ -7,11 +7,11 @@ import json
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from server.claims.errors import ClaimInputError
-from server.claims.jsonform import claims_from_objects
 from server.claims.readers import read_text
 from server.codecard import UnknownCodeError
 from server.codes import CodeFormatError
 from server.namedqueries import ParameterError
+from server.validation.batch import json_lines, parse
 from server.validation.engine import Report
 from server.validation.fast import report_graph
 from server.validation.output import claim_json
@@ -109,37 +109,29 @@ def validate() -> Response:
     reports = []
     for start in range(0, len(claims), _CHUNK):
         reports += validator.validate(claims[start:start + _CHUNK]).claims
+    compilation = current_app.extensions["m99kg.validator"].compilation
+    report = Report(reports, lambda: report_graph(reports, compilation))  # the graph only when asked for
     accept = request.accept_mimetypes
     best = accept.best_match(["application/json", "application/x-ndjson", "text/turtle", "application/ld+json"])
     if best in ("text/turtle", "application/ld+json"):
-        report = Report(reports, lambda: report_graph(reports, current_app.extensions["m99kg.validator"].compilation))
         return Response(report.graph.serialize(format="turtle" if best == "text/turtle" else "json-ld"), 200,
                         content_type=best)
     if best == "application/x-ndjson":
         lines = "".join(json.dumps(claim_json(r), ensure_ascii=False) + "\n" for r in reports)
         return Response(lines, 200, content_type="application/x-ndjson")
-    payload = Report(reports, _no_graph).as_json()
+    payload = report.as_json()
     if errors:
         payload["inputErrors"] = [str(e) for e in errors]
     return Response(json.dumps(payload, ensure_ascii=False), 200, content_type="application/json")
 
 
-def _no_graph():  # the JSON report never asks for the graph
-    raise AssertionError("the JSON report does not build a report graph")
-
-
 def _json_lines(body: str, errors: list[ClaimInputError]) -> list:
     """Claims of a JSON Lines body (one claim object per line); a bad line is an error, the others load."""
-    objects, wheres = [], []
-    for n, line in enumerate(body.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            objects.append(json.loads(line))
-        except json.JSONDecodeError as exc:
-            errors.append(ClaimInputError(f"request body:{n}:{exc.colno}", f"not valid JSON: {exc.msg}"))
-            continue
-        wheres.append(f"request body:{n}: claim")
-    if not objects:
+    claims = []
+    for unit in json_lines(body.splitlines(), "request body", batch_size=10_000):
+        found, unit_errors = parse(unit)
+        claims += found
+        errors += unit_errors
+    if not claims and not errors:
         raise ClaimInputError("request body", "no claim: expected one JSON claim object per line")
-    return claims_from_objects(objects, "request body", errors, wheres)
+    return claims
