@@ -1,13 +1,15 @@
 """Load generated claims into an on-disk store, then time the analytics queries two ways.
 
 1. Generates N seeded claims (server.synth) and loads them with their validation results into a
-   fresh data folder, as `m99kg load --data DIR --workers W` does: prints the load rate.
+   fresh data folder, as `m99kg load --data DIR --workers W` does (one transaction per batch; with
+   --bulk as `m99kg load --bulk` does): prints the load rate. With --keep DIR the folder is kept;
+   if it already holds claims (a previous --keep run), the load is skipped and only the queries run.
 2. Starts `m99kg serve --data DIR` and the Oxigraph server (`oxigraph serve-read-only`, from the
    `oxigraph` PyPI package) over the SAME store folder, and runs every analytics named query through
    both /sparql endpoints (same query text, union default graph on both), a few times each. Prints
    the median time per query and the ratio m99kg / Oxigraph (the target is <= 1.25).
 
-Run: .venv/bin/python bench/load_analytics.py [--claims 100000] [--workers 2] [--repeat 3]
+Run: .venv/bin/python bench/load_analytics.py [--claims 100000] [--workers 2] [--repeat 3] [--bulk] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -62,8 +64,9 @@ def timed_query(endpoint: str, query: str, union: bool) -> float:
 def main() -> None:
     import pyoxigraph as ox
 
-    from server.loading import load_outcomes
+    from server.loading import bulk_load_outcomes, load_outcomes
     from server.namedqueries import load_queries
+    from server.namespaces import GRAPH_CLAIMS
     from server.sparql.snapshot import ensure_snapshot, locked
     from server.synth.generator import generate
     from server.validation import batch
@@ -75,6 +78,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--keep", metavar="DIR", help="use (and keep) this data folder instead of a temporary one")
+    parser.add_argument("--bulk", action="store_true", help="load with Oxigraph's bulk loader (m99kg load --bulk)")
     args = parser.parse_args()
     data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="m99kg-bench-"))
     print(f"machine: {os.cpu_count()} cores; {args.claims} claims; data folder {data}")
@@ -82,14 +86,21 @@ def main() -> None:
         snapshot = ensure_snapshot(data)
         with locked(data, exclusive=True):
             store = ox.Store(str(snapshot))
-            units = batch.object_units(generate(args.claims, args.seed), "bench", args.batch_size)
-            start = time.perf_counter()
-            summary = load_outcomes(batch.validate_units(units, "fast", args.workers, keep_claims=True), store)
-            store.flush()
-            elapsed = time.perf_counter() - start
+            loaded = sum(1 for _ in store.query(f"SELECT ?c WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ ?c a "
+                                                 "<https://w3id.org/m99kg/vocab#Claim> } }"))
+            if loaded:
+                print(f"load: skipped, the folder holds {loaded} claims already")
+            else:
+                units = batch.object_units(generate(args.claims, args.seed), "bench", args.batch_size)
+                start = time.perf_counter()
+                load = bulk_load_outcomes if args.bulk else load_outcomes
+                summary = load(batch.validate_units(units, "fast", args.workers, keep_claims=True), store)
+                store.flush()
+                elapsed = time.perf_counter() - start
+                print(f"load{' (bulk)' if args.bulk else ''}: {summary.claims} claims, {summary.results} results, "
+                      f"{summary.triples} triples in {elapsed:.1f} s = {summary.claims / elapsed:.0f} claims/s "
+                      f"({args.workers} validation processes)")
             del store
-        print(f"load: {summary.claims} claims, {summary.results} results, {summary.triples} triples in "
-              f"{elapsed:.1f} s = {summary.claims / elapsed:.0f} claims/s ({args.workers} validation processes)")
 
         ours_port, ox_port = free_port(), free_port()
         ours = subprocess.Popen([str(BIN / "m99kg"), "serve", "--data", str(data), "--port", str(ours_port),

@@ -13,7 +13,7 @@ import pytest
 
 from server.claims.fhir_write import write_fhir_bundle
 from server.claims.x12_write import write_837p
-from server.loading import batch_update, load_outcomes
+from server.loading import batch_update, batch_writes, load_outcomes, stored_claims, write_batch
 from server.namespaces import GRAPH_CLAIMS, GRAPH_RESULTS, M99
 from server.sparql.snapshot import ensure_snapshot, locked
 from server.store import Store
@@ -163,6 +163,44 @@ def test_a_failed_batch_writes_nothing(validator):
     assert _graph_counts(target) == before  # the DELETE before the cut did not happen either
 
 
+def _quads(store: ox.Store) -> set[ox.Quad]:
+    return {q for g in (GRAPH_CLAIMS, GRAPH_RESULTS) for q in store.quads_for_pattern(None, None, None, ox.NamedNode(g))}
+
+
+def test_a_first_load_and_a_replacing_update_store_the_same_quads(validator):
+    """New claims go in as one N-Quads load, replaced ones as a SPARQL update: the same graphs."""
+    claims = _examples()[:30]
+    outcome = next(iter(_outcomes(validator, claims, size=30)))
+    by_load, by_update = ox.Store(), ox.Store()
+    writes = batch_writes(outcome.claims, outcome.reports)
+    write_batch(by_load, writes)
+    by_update.update(writes.update())
+    assert _quads(by_load) == _quads(by_update) and len(_quads(by_load)) == writes.triples
+    assert stored_claims(by_load, [*writes.claims, "https://w3id.org/m99kg/claim/not-loaded"]) == set(writes.claims)
+
+
+def test_a_batch_mixing_new_and_stored_claims_replaces_only_the_stored(validator):
+    claims = _examples()[:20]
+    target = ox.Store()
+    load_outcomes(_outcomes(validator, claims[:10]), target)
+    changed = [dict(c, serviceDate="2026-01-05") for c in claims[:10]]
+    load_outcomes(_outcomes(validator, changed + claims[10:]), target)
+    once = ox.Store()
+    load_outcomes(_outcomes(validator, changed + claims[10:]), once)
+    assert _quads(target) == _quads(once)  # nothing of the first version of the 10 is left
+
+
+def test_a_broken_first_load_writes_nothing(validator):
+    target = ox.Store()
+    load_outcomes(_outcomes(validator, _examples()[:10]), target)
+    before = _graph_counts(target)
+    outcome = next(iter(_outcomes(validator, _examples()[10:15])))
+    data = batch_writes(outcome.claims, outcome.reports).nquads()
+    with pytest.raises(SyntaxError):
+        target.load(data[: len(data) * 3 // 4] + b"<broken", format=ox.RdfFormat.N_QUADS)
+    assert _graph_counts(target) == before  # the good lines before the break were not written either
+
+
 def test_no_store_content_keeps_codes_dates_and_results_only(validator):
     target = ox.Store()
     load_outcomes(_outcomes(validator, [CLEAN, dict(CLEAN, id="C2", patient="P-99")]), target, store_content=False)
@@ -190,6 +228,22 @@ def test_load_command_into_a_data_folder_and_the_lock(tmp_path, folder):
                                 "datatype": "http://www.w3.org/2001/XMLSchema#integer"},
                      **{k: rows[0][k] for k in ("rejected", "atRisk", "rejectPercent", "atRiskPercent")}}]
     assert rows[0]["rejected"]["value"] == "0"
+
+
+def test_bulk_load_fills_an_empty_data_folder_like_the_transactional_load(tmp_path, folder):
+    bulk, plain = tmp_path / "bulk", tmp_path / "plain"
+    first = _run("load", str(folder), "--data", str(bulk), "--bulk", "--batch-size", "7")
+    assert first.returncode == 2 and "batches (bulk load)" in first.stdout  # 2: the folder's bad JSON line
+    assert _run("load", str(folder), "--data", str(plain), "--batch-size", "7").returncode == 2
+
+    def quads(data: Path) -> set[ox.Quad]:
+        return _quads(ox.Store.read_only(str(ensure_snapshot(data))))
+
+    assert quads(bulk) == quads(plain) and quads(bulk)
+    again = _run("load", str(folder / "one.json"), "--data", str(bulk), "--bulk")
+    assert again.returncode == 2 and "only fills an empty store" in again.stderr and "Traceback" not in again.stderr
+    remote = _run("load", str(folder / "one.json"), "--store", "http://127.0.0.1:9", "--bulk")
+    assert remote.returncode == 2 and "--bulk loads an embedded data folder" in remote.stderr
 
 
 def test_loaded_claims_survive_a_knowledge_rebuild(tmp_path, folder, monkeypatch):

@@ -395,3 +395,32 @@ def test_remote_pool_times_out_on_a_silent_server():
         assert time.monotonic() - started < 2.5
         with contextlib.suppress(OSError):
             listener.accept()[0].close()
+
+
+def test_loading_claims_into_a_remote_store_is_idempotent_and_replaces(remote, store):
+    """`m99kg load --store`: new claims by INSERT DATA, stored ones replaced in one update; the same
+    quads as the embedded load."""
+    from server.loading import load_outcomes
+    from server.namespaces import GRAPH_CLAIMS, GRAPH_RESULTS
+    from server.synth.generator import generate
+    from server.validation import batch
+    from server.validation.fast import FastValidator
+
+    claims = list(generate(30, seed=11))
+    validator = FastValidator(store)
+
+    def outcomes(objects):
+        return batch.validate_units(batch.object_units(objects, "test", 20), validator=validator, keep_claims=True)
+
+    target: RemoteStore = remote["store"]
+    changed = [dict(c, serviceDate="2026-01-05") for c in claims[:10]]
+    load_outcomes(outcomes(claims), target)
+    load_outcomes(outcomes(changed), target)
+    embedded = ox.Store()
+    load_outcomes(outcomes(changed + claims[10:]), embedded)
+    for graph in (GRAPH_CLAIMS, GRAPH_RESULTS):
+        rows = target.select(f"SELECT ?s ?p ?o WHERE {{ GRAPH <{graph}> {{ ?s ?p ?o }} }}", union=False)
+        remote_quads = {(r["s"], r["p"], r["o"]) for r in rows}
+        local_quads = {(q.subject, q.predicate, q.object)
+                       for q in embedded.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
+        assert remote_quads == local_quads and local_quads
