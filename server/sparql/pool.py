@@ -42,7 +42,10 @@ class QueryPool:
         self.store_path = store_path
         self.timeout = timeout
         self.row_limit = row_limit
-        self._idle: queue.Queue[_Worker] = queue.Queue()
+        # last in, first out: a lone client's queries go to the worker that answered the previous one,
+        # whose RocksDB block cache is warm (each worker process has its own); a queue would rotate
+        # them through every worker's cold cache in turn
+        self._idle: queue.LifoQueue[_Worker] = queue.LifoQueue()
         self._all: list[_Worker] = []
         self._lock = threading.Lock()
         for _ in range(workers):
