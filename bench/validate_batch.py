@@ -5,11 +5,12 @@ peak memory (RSS of this process and its workers), and the ratio to the referenc
 runs JSON in -> JSON report out (parse, validate, write JSON Lines to /dev/null), on one core and on
 both. The pySHACL engines are slow, so they validate a smaller sample (--reference-claims).
 With --check N the fast engine's reports are compared with pySHACL's on N claims (0 differences
-expected); with --stream N the fast engine validates N claims as a stream and prints the RSS as it
-goes, to show memory bounded by the batch size.
+expected); with --stream N the fast engine validates N claims as a stream (in --workers processes)
+and prints the RSS as it goes (this process, and with its workers), to show memory bounded by the
+batch size.
 
 Run: .venv/bin/python bench/validate_batch.py [--claims 20000] [--reference-claims 40] [--check 0]
-     .venv/bin/python bench/validate_batch.py --stream 1000000
+     .venv/bin/python bench/validate_batch.py --stream 1000000 [--workers 2]
 """
 
 from __future__ import annotations
@@ -32,6 +33,22 @@ def rss_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     return 0.0
+
+
+def tree_rss_mib() -> float:
+    """RSS of this process and all its descendants (the validation workers sit under the forkserver)."""
+    total, todo = 0.0, [os.getpid()]
+    while todo:
+        pid = todo.pop()
+        try:
+            with open(f"/proc/{pid}/status") as fh:
+                total += next((int(line.split()[1]) for line in fh if line.startswith("VmRSS:")), 0) / 1024
+            for task in os.listdir(f"/proc/{pid}/task"):
+                with open(f"/proc/{pid}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except (OSError, ValueError):
+            continue
+    return total
 
 
 def peak_mib() -> tuple[float, float]:
@@ -66,22 +83,26 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--check", type=int, default=0, help="compare with pySHACL on this many claims")
     parser.add_argument("--stream", type=int, default=0, help="only stream this many claims through the fast engine")
+    parser.add_argument("--workers", type=int, default=1, help="validation processes for --stream")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; seed {args.seed}")
 
     if args.stream:
         from server.validation import batch
 
-        start, done, mark = time.perf_counter(), 0, 0
+        start, done, mark, tree_peak = time.perf_counter(), 0, 0, 0.0
         units = batch.object_units(generate(args.stream, args.seed), "stream", args.batch_size)
-        for outcome in batch.validate_units(units, "fast", 1):
+        for outcome in batch.validate_units(units, "fast", args.workers):
             done += len(outcome.reports)
             if done >= mark:
-                print(f"  {done:>9} claims  {time.perf_counter() - start:8.1f} s  RSS {rss_mib():7.1f} MiB", flush=True)
+                tree = tree_rss_mib()
+                tree_peak = max(tree_peak, tree)
+                print(f"  {done:>9} claims  {time.perf_counter() - start:8.1f} s  RSS {rss_mib():7.1f} MiB, "
+                      f"with workers {tree:7.1f} MiB", flush=True)
                 mark += max(args.stream // 20, args.batch_size)
         elapsed = time.perf_counter() - start
         print(f"stream: {done} claims in {elapsed:.1f} s ({done / elapsed:.0f} claims/s); peak RSS "
-              f"{peak_mib()[0]:.0f} MiB")
+              f"{peak_mib()[0]:.0f} MiB, with workers {tree_peak:.0f} MiB at the marks")
         return
 
     claims = list(generate(max(args.claims, args.reference_claims), args.seed))
