@@ -39,9 +39,12 @@ _SEVERITY_IRI = {"Violation": SH + "Violation", "Warning": SH + "Warning", "Info
 
 
 class UpdateTarget(Protocol):
-    """Anything that runs a SPARQL 1.1 update in one transaction (pyoxigraph Store, RemoteStore)."""
+    """Where a load writes: a pyoxigraph Store, or anything that runs a SPARQL 1.1 update in one
+    transaction and answers a SELECT as RemoteStore does (rows as dicts of bound variables)."""
 
     def update(self, sparql: str) -> None: ...
+
+    def select(self, sparql: str, union: bool = True) -> list[dict]: ...
 
 
 @dataclass
@@ -175,7 +178,7 @@ def batch_update(claims: list[ClaimGraph], reports: list[ClaimReport], store_con
     return writes.update(), writes.triples
 
 
-def stored_claims(target: UpdateTarget, claims: list[str]) -> set[str]:
+def stored_claims(target: ox.Store | UpdateTarget, claims: list[str]) -> set[str]:
     """Which of these claim IRIs the store already holds (claim triples or a validation)."""
     if not claims:
         return set()
@@ -188,7 +191,7 @@ def stored_claims(target: UpdateTarget, claims: list[str]) -> set[str]:
     return {row["c"].value for row in target.select(query, union=False)}  # a RemoteStore
 
 
-def write_batch(target: UpdateTarget, writes: BatchWrites) -> None:
+def write_batch(target: ox.Store | UpdateTarget, writes: BatchWrites) -> None:
     """Store one batch as one transaction (see the module docstring for which kind)."""
     present = stored_claims(target, writes.claims)
     if not present and isinstance(target, ox.Store):
@@ -197,7 +200,7 @@ def write_batch(target: UpdateTarget, writes: BatchWrites) -> None:
         target.update(writes.update(sorted(present)))
 
 
-def load_outcomes(outcomes: Iterable, target: UpdateTarget, store_content: bool = True,
+def load_outcomes(outcomes: Iterable, target: ox.Store | UpdateTarget, store_content: bool = True,
                   engine: str = "fast", progress=None) -> LoadSummary:
     """Store each validated unit (server.validation.batch.Outcome with its claims) as one transaction."""
     summary = LoadSummary()

@@ -357,6 +357,11 @@ def test_a_load_interrupted_on_spark_leaves_whole_batches_only(spark, claims_dir
                 raise RuntimeError("the store went away")
             self.store.update(sparql)
 
+        def select(self, sparql: str, union: bool = True) -> list[dict]:
+            result = self.store.query(sparql)
+            names = [v.value for v in result.variables]
+            return [{n: row[n] for n in names if row[n] is not None} for row in result]
+
     target = FailsOnThird()
     with pytest.raises(RuntimeError, match="went away"):
         load_on_spark(spark, [claims_dir / "batch.jsonl"], target, batch_size=25, partitions=1,

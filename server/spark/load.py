@@ -2,10 +2,10 @@
 
 The executors read, parse and validate their share of the input exactly as `m99kg validate --spark`
 does (the same input listing, work units and per-worker fast validator, server.spark.worker), but
-each batch of claims becomes the SPARQL update text of `server.loading.batch_update` (claims and
-results) instead of report rows. The driver pulls those updates with `toLocalIterator()`, one
-partition at a time, and applies each to the target store as one update, which Oxigraph runs as
-one transaction: an interrupted load leaves whole batches only, as without Spark.
+each batch of claims becomes its `server.loading.BatchWrites` (the claim and result statements)
+instead of report rows. The driver pulls those with `toLocalIterator()`, one partition at a time,
+and stores each with `server.loading.write_batch`, exactly as the plain load does: one transaction
+per batch, so an interrupted load leaves whole batches only, as without Spark.
 
 Executors never write to the store. An embedded store is a folder on the driver's disk, and for a
 remote store a single writer keeps the transactions in one place and ordered; the parallel part
@@ -31,14 +31,15 @@ if TYPE_CHECKING:  # imported where used, so `m99kg --help` does not load the va
 
 Record = tuple[str, int | None, bytes]  # server.spark.worker.Record: (file name, line number or None, bytes)
 
-# One row: kind ("batch" | "error"), the update text, its claims, results and inserted triples, where, problem.
-LoadRow = tuple[str, str | None, int, int, int, str | None, str | None]
+# One row: kind ("batch" | "error"), the batch's writes (server.loading.BatchWrites), its claims, results and
+# inserted triples, where, problem.
+LoadRow = tuple[str, Any, int, int, int, str | None, str | None]
 
 
 def load_partition(records: Iterable[Record], input_format: str | None = None, batch_size: int = 1000,
                    store_content: bool = True) -> Iterator[LoadRow]:
-    """mapPartitions body: one update row per validated batch, one error row per input error, in input order."""
-    from server.loading import batch_update
+    """mapPartitions body: one writes row per validated batch, one error row per input error, in input order."""
+    from server.loading import batch_writes
     from server.spark import worker
     from server.validation import batch
 
@@ -48,8 +49,8 @@ def load_partition(records: Iterable[Record], input_format: str | None = None, b
             yield ("error", None, 0, 0, 0, exc.where, exc.problem)
         if claims:
             reports = worker.validator("fast").validate(claims).claims
-            text, triples = batch_update(claims, reports, store_content, "fast")
-            yield ("batch", text, len(claims), sum(len(r.results) for r in reports), triples, None, None)
+            writes = batch_writes(claims, reports, store_content, "fast")
+            yield ("batch", writes, len(claims), sum(len(r.results) for r in reports), writes.triples, None, None)
 
 
 def _new_summary() -> LoadSummary:
@@ -78,6 +79,7 @@ def load_on_spark(spark: Any, inputs: Iterable[str | Path], target: UpdateTarget
     from pyspark import StorageLevel
 
     from server.claims.errors import ClaimInputError
+    from server.loading import write_batch
     from server.spark.job import input_pieces
 
     sc = spark.sparkContext
@@ -91,11 +93,11 @@ def load_on_spark(spark: Any, inputs: Iterable[str | Path], target: UpdateTarget
     rows.persist(StorageLevel.MEMORY_AND_DISK)
     try:
         rows.count()  # validates every partition in parallel; the driver then reads the cached rows
-        for kind, text, claims, results, triples, where, problem in rows.toLocalIterator():
+        for kind, writes, claims, results, triples, where, problem in rows.toLocalIterator():
             if kind == "error":
                 done.errors.append(ClaimInputError(where or "", problem or ""))
                 continue
-            target.update(text)
+            write_batch(target, writes)
             done.summary.claims += claims
             done.summary.results += results
             done.summary.triples += triples
