@@ -119,6 +119,11 @@ def test_ask_and_dataset_parameters(server):
     # only the code set as default graph: it has no facets
     path = "/sparql?" + urllib.parse.urlencode({"query": ask, "default-graph-uri": GRAPH_CODESET})
     assert json.loads(call(server, path)[2])["boolean"] is False
+    # the same dataset named in the query itself (FROM), and a FROM NAMED alone: an empty default graph
+    assert json.loads(call(server, q(ask.replace("ASK", f"ASK FROM <{GRAPH_CODESET}>")))[2])["boolean"] is False
+    assert json.loads(call(server, q(ask.replace("ASK", f"ASK FROM NAMED <{GRAPH_CODESET}>")))[2])["boolean"] is False
+    named = f"ASK FROM NAMED <{GRAPH_CODESET}> {{ GRAPH ?g {{ <{M9904}> ?p ?o }} }}"
+    assert json.loads(call(server, q(named))[2])["boolean"] is True
 
 
 @pytest.mark.parametrize(("method", "path", "body", "headers", "status"), [

@@ -13,6 +13,7 @@ from multiprocessing.connection import Connection
 import pyoxigraph as ox
 
 from server.sparql import results as res
+from server.web.sparql_text import uses_keyword
 
 
 @dataclass
@@ -42,7 +43,7 @@ def run(store: ox.Store, req: QueryRequest) -> QueryResponse:
         kwargs["default_graph"] = [ox.NamedNode(g) for g in req.default_graphs] or ox.DefaultGraph()
         if req.named_graphs:
             kwargs["named_graphs"] = [ox.NamedNode(g) for g in req.named_graphs]
-    else:
+    elif not uses_keyword(req.query, "FROM"):  # a query with FROM / FROM NAMED names its own dataset
         kwargs["use_default_graph_as_union"] = True
     if req.base_iri:
         kwargs["base_iri"] = req.base_iri
