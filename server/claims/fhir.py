@@ -23,6 +23,7 @@ from typing import Any
 from server.claims.errors import ClaimInputError
 from server.claims.graph import ClaimGraph
 from server.claims.jsonform import _CODE, _ID, _MODIFIER, _TOKEN, claims_from_objects
+from server.claims.mappings import mappings
 
 # Code systems of the standards (recognised on input, written on output).
 ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -51,14 +52,21 @@ SYS_PAYER = PROJECT + "payer"
 SYS_PROVIDER_TYPE = PROJECT + "provider-type"
 INFO_CODES = ("treatment-start", "xray-date", "visit-number", "finding")
 
-# NUCC taxonomy prefixes and v2-0360 degrees -> providerType (longest prefix first; see docs/fhir-mapping.md).
-NUCC_PREFIXES = (("111N", "chiropractor"), ("2251", "physical-therapist"), ("204D", "osteopath"),
-                 ("204C", "osteopath"), ("207", "physician"), ("208", "physician"))
-DEGREES = {"DC": "chiropractor", "DO": "osteopath", "MD": "physician", "PT": "physical-therapist",
-           "DPT": "physical-therapist"}
+# NUCC taxonomy prefixes, v2-0360 degrees and payment typology codes -> claim tokens are data:
+# ontology/format-mappings.ttl, read by server.claims.mappings (tables in docs/fhir-mapping.md).
 _FHIR_ID = re.compile(r"^[A-Za-z0-9\-.]{1,64}$")
 _CHECKED_TYPES = ("Claim", "Observation", "Patient", "Practitioner", "PractitionerRole", "Coverage",
                   "Organization", "Condition")
+
+
+def __getattr__(name: str) -> Any:
+    """DEGREES and NUCC_PREFIXES, the tables this module once held, built from the Turtle when asked for."""
+    if name == "DEGREES":
+        return dict(mappings().degrees)
+    if name == "NUCC_PREFIXES":
+        prefixes = mappings().fhir_nucc_prefixes
+        return tuple((p, prefixes[p]) for p in sorted(prefixes, key=lambda p: (-len(p), p)))
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _fail(where: str, problem: str) -> None:
@@ -277,15 +285,18 @@ def _provider_type_of(concepts: list[Any]) -> str | None:
         found = _code_in(concept, SYS_PROVIDER_TYPE)
         if found:
             return found[1]
+    table = mappings()
     for concept in concepts:
         found = _code_in(concept, NUCC)
         if found:
-            for prefix, token in NUCC_PREFIXES:
-                if found[1].startswith(prefix):
-                    return token
+            token = table.fhir_provider_type(found[1])
+            if token is not None:
+                return token
         for _, c in _codings(concept):
-            if str(c.get("system", "")).startswith(DEGREE) and c.get("code") in DEGREES:
-                return DEGREES[c["code"]]
+            if str(c.get("system", "")).startswith(DEGREE) and isinstance(c.get("code"), str):
+                token = table.degree_provider_type(c["code"])
+                if token is not None:
+                    return token
     return None
 
 
@@ -333,7 +344,7 @@ def _payer(claim: dict, where: str, doc: _Doc) -> str | None:
             return token
         sopt = _code_in(cov.get("type"), SOPT)
         if sopt:
-            return "medicare" if sopt[1].startswith("1") else None if sopt[1].startswith("8") else "commercial"
+            return mappings().sopt_payer(sopt[1])
         for payor in cov.get("payor") or []:
             if not isinstance(payor, dict):
                 continue
@@ -343,9 +354,7 @@ def _payer(claim: dict, where: str, doc: _Doc) -> str | None:
             org = doc.resolve(payor, cov, cwhere)
             if org and isinstance(org[0].get("name"), str):
                 names.append(org[0]["name"])
-    if any("medicare" in n.casefold() for n in names):
-        return "medicare"
-    return "commercial" if names or identified else None
+    return mappings().payor_name_payer(names, identified)
 
 
 def _diagnoses(claim: dict, where: str, doc: _Doc) -> tuple[list[str], dict[int, int | None]]:

@@ -18,15 +18,24 @@ from typing import Any
 from server.claims import fhir as f
 from server.claims.errors import ClaimInputError
 from server.claims.jsonform import check_claim
+from server.claims.mappings import mappings
 
 _NAMESPACE = uuid.UUID("6f1d3c2e-5b0a-4e8f-9c61-0d2a7b94e5a1")  # fixed: fullUrls are stable across runs
-NUCC_CODES = {"chiropractor": ("111N00000X", "Chiropractor"),
-              "physical-therapist": ("225100000X", "Physical Therapist"),
-              "osteopath": ("204D00000X", "Neuromusculoskeletal Medicine & OMM"),
-              "physician": ("208D00000X", "General Practice")}
-SOPT_CODES = {"medicare": ("1", "MEDICARE"), "commercial": ("5", "PRIVATE HEALTH INSURANCE")}
-PAYOR_NAMES = {"medicare": "Medicare", "commercial": "Commercial insurer"}
+# The standard codes written per payer and providerType (NUCC_CODES, SOPT_CODES, PAYOR_NAMES) are data:
+# ontology/format-mappings.ttl, read by server.claims.mappings.
 _ABSENT = {"extension": [{"url": f.DATA_ABSENT, "valueCode": "unknown"}]}
+
+
+def __getattr__(name: str) -> Any:
+    """NUCC_CODES, SOPT_CODES and PAYOR_NAMES, the tables this module once held, built from the Turtle."""
+    table = mappings()
+    if name == "NUCC_CODES":
+        return dict(table.written_nucc)
+    if name == "SOPT_CODES":
+        return dict(table.written_sopt)
+    if name == "PAYOR_NAMES":
+        return dict(table.payor_names)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _hash_id(prefix: str, key: str) -> str:
@@ -82,13 +91,14 @@ def _coverage(bundle: _Bundle, claim: dict, patient: dict | None) -> dict:
     payer = claim.get("payer")
     if payer is None:
         return dict(_ABSENT)
+    table = mappings()
     codings = [_coding(f.SYS_PAYER, payer)]
-    if payer in SOPT_CODES:
-        codings.append(_coding(f.SOPT[0], *SOPT_CODES[payer]))
+    if payer in table.written_sopt:
+        codings.append(_coding(f.SOPT[0], *table.written_sopt[payer]))
     return bundle.add({
         "resourceType": "Coverage", "id": _hash_id("coverage", f"{claim.get('patient', '')}|{payer}"),
         "status": "active", "type": _concept(*codings), "beneficiary": patient or dict(_ABSENT),
-        "payor": [{"display": PAYOR_NAMES.get(payer, payer)}],
+        "payor": [{"display": table.payor_names.get(payer, payer)}],
     })
 
 
@@ -100,8 +110,9 @@ def _care_team(claim: dict, practitioner: dict | None) -> list[dict]:
     kind = claim.get("providerType")
     if kind is not None:
         codings = [_coding(f.SYS_PROVIDER_TYPE, kind)]
-        if kind in NUCC_CODES:
-            codings.append(_coding(f.NUCC, *NUCC_CODES[kind]))
+        written = mappings().written_nucc.get(kind)
+        if written is not None:
+            codings.append(_coding(f.NUCC, *written))
         member["qualification"] = _concept(*codings)
     return [member]
 

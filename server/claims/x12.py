@@ -25,16 +25,15 @@ from typing import Any
 
 from server.claims.errors import ClaimInputError
 from server.claims.graph import ClaimGraph
+from server.claims.mappings import mappings
 
 # The erratum A2 has the same segment structure as A1 for every segment read here; pyx12 ships
 # only the A1 map, so A2 files are walked with it.
 VERSIONS = ("005010X222A1", "005010X222A2")
 _A1_MAP = "837.5010.X222.A1.xml"
 
-# SBR09 claim filing indicator -> payer (docs/x12-837p.md, "Payer"). Codes not listed leave payer empty.
-PAYER_BY_FILING = {"MA": "medicare", "MB": "medicare",
-                   "CI": "commercial", "BL": "commercial", "HM": "commercial", "12": "commercial",
-                   "13": "commercial", "14": "commercial", "15": "commercial", "17": "commercial"}
+# SBR09 claim filing indicator -> payer and NUCC taxonomy -> providerType are data (docs/x12-837p.md,
+# "Payer" and "Provider type"): ontology/format-mappings.ttl, read by server.claims.mappings.
 
 # Element ids whose pyx12 errors make a claim unreadable: the elements this module maps.
 _MAPPED = re.compile(r"^(CLM01|HI\d\d(-\d+)?|SV101(-\d+)?|SV103|SV104|SV107(-\d+)?|DTP0[123]|SBR09|PRV03|NM10[89])$")
@@ -43,18 +42,19 @@ _ID_BAD = re.compile(r"[^A-Za-z0-9._~-]+")
 _COMPONENT_GUESSES = (":", ">", "^", "|", "\\", "<")
 
 
+def __getattr__(name: str) -> Any:
+    """PAYER_BY_FILING, the table this module once held, built from the Turtle when asked for."""
+    if name == "PAYER_BY_FILING":
+        return dict(mappings().filing_codes)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def provider_type(taxonomy: str) -> str | None:
-    """NUCC taxonomy code -> providerType (docs/x12-837p.md, "Provider type"); None when it says none of them."""
-    code = taxonomy.strip().upper()
-    if code.startswith("111N"):
-        return "chiropractor"
-    if code.startswith("2251"):
-        return "physical-therapist"
-    if code == "204D00000X":  # Neuromusculoskeletal Medicine & OMM: the osteopathic-only specialty
-        return "osteopath"
-    if code.startswith("20"):  # Allopathic & Osteopathic Physicians: MD and DO alike
-        return "physician"
-    return None
+    """NUCC taxonomy code -> providerType (docs/x12-837p.md, "Provider type"); None when it says none of them.
+
+    An exact code of the mappings wins over a prefix (204D00000X is osteopath, other 20... codes physician).
+    """
+    return mappings().x12_provider_type(taxonomy.strip().upper())
 
 
 def dot_icd10(code: str) -> str:
@@ -393,7 +393,7 @@ def _claim_object(c: _ClaimSegs, env: _Envelope) -> dict[str, Any]:
         raise _Bad(clm, f"CLM01 {raw_id!r} has no letter or digit to make a claim identifier from")
     obj: dict[str, Any] = {"id": claim_id}
     if c.subscriber.filing:
-        payer = PAYER_BY_FILING.get(c.subscriber.filing)
+        payer = mappings().filing_payer(c.subscriber.filing)
         if payer:
             obj["payer"] = payer
     rendering_npi = rendering_taxonomy = None

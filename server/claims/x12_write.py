@@ -15,11 +15,21 @@ import datetime as dt
 import re
 from typing import Any
 
-# providerType -> the NUCC taxonomy written in PRV03 (read back by x12.provider_type).
-TAXONOMY = {"chiropractor": "111N00000X", "physical-therapist": "225100000X",
-            "osteopath": "204D00000X", "physician": "208D00000X"}
-FILING = {"medicare": "MB", "commercial": "CI"}  # absent payer -> ZZ (mutually defined), read back as no payer
+from server.claims.mappings import mappings
+
+# providerType -> the NUCC taxonomy written in PRV03 (TAXONOMY) and payer -> SBR09 (FILING; absent
+# payer -> ZZ, mutually defined, read back as no payer) are data: ontology/format-mappings.ttl, read
+# by server.claims.mappings; the loader checks that each written code reads back.
 _SAFE = re.compile(r"^[A-Za-z0-9 .,&()/#@'+_=-]*$")  # no X12 delimiter can slip into an element
+
+
+def __getattr__(name: str) -> Any:
+    """TAXONOMY and FILING, the tables this module once held, built from the Turtle when asked for."""
+    if name == "TAXONOMY":
+        return {token: code for token, (code, _) in mappings().written_nucc.items()}
+    if name == "FILING":
+        return dict(mappings().written_filing)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _value(claim_id: str, field: str, value: Any, max_len: int) -> str:
@@ -97,6 +107,8 @@ def write_837p(claims: list[dict], *, sender_id: str = "M99KGSENDER", receiver_i
         "PER*IC*M99KG*EM*CLAIMS@EXAMPLE.INVALID",
         f"NM1*40*2*M99KG RECEIVER*****46*{receiver}",
     ]
+    table = mappings()
+    taxonomy = {token: code for token, (code, _) in table.written_nucc.items()}
     groups: dict[tuple[str, str | None], list[dict]] = {}
     for claim in claims:
         cid = str(claim.get("id"))
@@ -105,12 +117,12 @@ def write_837p(claims: list[dict], *, sender_id: str = "M99KGSENDER", receiver_i
         if not claim.get("patient"):
             raise ValueError(f"claim {cid!r}: an 837P needs the subscriber identifier (patient)")
         ptype = claim.get("providerType")
-        if ptype is not None and ptype not in TAXONOMY:
-            raise ValueError(f"claim {cid!r}: providerType {ptype!r} has no taxonomy; use one of {sorted(TAXONOMY)}")
+        if ptype is not None and ptype not in taxonomy:
+            raise ValueError(f"claim {cid!r}: providerType {ptype!r} has no taxonomy; use one of {sorted(taxonomy)}")
         payer = claim.get("payer")
-        if payer is not None and payer not in FILING:
+        if payer is not None and payer not in table.written_filing:
             raise ValueError(f"claim {cid!r}: payer {payer!r} has no claim filing indicator; "
-                             "use medicare or commercial")
+                             f"use {' or '.join(sorted(table.written_filing))}")
         groups.setdefault((claim["provider"], ptype), []).append(claim)
     hl = 0
     for (provider, ptype), members in groups.items():
@@ -119,17 +131,18 @@ def write_837p(claims: list[dict], *, sender_id: str = "M99KGSENDER", receiver_i
         npi = _value(str(members[0].get("id")), "provider", provider, 80)
         body.append(f"HL*{parent}**20*1")
         if ptype:
-            body.append(f"PRV*BI*PXC*{TAXONOMY[ptype]}")
+            body.append(f"PRV*BI*PXC*{taxonomy[ptype]}")
         body += [f"NM1*85*2*M99KG BILLING PROVIDER*****XX*{npi}", "N3*ADDRESS NOT RECORDED",
                  "N4*NOT RECORDED*DC*200010000", "REF*EI*000000000"]
         for claim in members:
             hl += 1
             cid = str(claim.get("id"))
-            filing = FILING.get(claim.get("payer"), "ZZ")
+            filing = table.written_filing.get(claim.get("payer"), table.filing_no_payer)
+            payer_name = "MEDICARE" if claim.get("payer") == "medicare" else "PAYER NOT RECORDED"  # placeholder
             body += [f"HL*{hl}*{parent}*22*0", f"SBR*P*18*******{filing}",
                      f"NM1*IL*1*NOT RECORDED*PATIENT****MI*{_value(cid, 'patient', claim['patient'], 80)}",
                      "N3*ADDRESS NOT RECORDED", "N4*NOT RECORDED*DC*200010000", "DMG*D8*19000101*U",
-                     f"NM1*PR*2*{'MEDICARE' if filing == 'MB' else 'PAYER NOT RECORDED'}*****PI*PAYER"]
+                     f"NM1*PR*2*{payer_name}*****PI*PAYER"]
             body += _claim_segments(claim)
     st = ["ST*837*0001*005010X222A1", *body]
     st.append(f"SE*{len(st) + 1}*0001")
