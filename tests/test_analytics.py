@@ -216,3 +216,28 @@ def test_displaced_codes_billed(sample):
     rows = _rows(store, "displaced-codes-billed")
     assert {(r["claimId"], r["m99"], r["other"]) for r in rows} == expected
     assert expected  # the generator bills displaced pairs
+
+
+def test_violations_by_code_severity_and_window(sample):
+    """The optional parameters still filter after the queries were reshaped for large stores."""
+    store, claims, reports = sample
+    since = "2025-01-01"
+    expected = Counter()
+    for rep in reports.values():
+        if claims[rep.claim].get("serviceDate", "") < since:
+            continue
+        for r in rep.results:
+            if r.severity == "Warning":
+                for code in set(r.codes):
+                    expected[code.rstrip("-")] += 1
+    rows = _rows(store, "violations-by-code", severity="Warning", since=since)
+    assert {r["notation"]: int(r["results"]) for r in rows} == dict(expected) and expected
+
+
+def test_denial_risk_for_one_provider(sample):
+    store, claims, reports = sample
+    provider = Counter(c["provider"] for c in claims.values()).most_common(1)[0][0]
+    per = Counter(claims[rep.claim].get("serviceDate", "(no date)")[:7] for rep in reports.values()
+                  if claims[rep.claim].get("provider") == provider)
+    rows = _rows(store, "denial-risk-by-month", provider=provider)
+    assert {r["month"]: int(r["claims"]) for r in rows} == dict(per)
