@@ -31,6 +31,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from procmem import tree_rss_mib  # noqa: E402
+
 BIN = Path(sys.executable).parent
 
 
@@ -98,12 +102,23 @@ def main() -> None:
                 units = batch.object_units(generate(args.claims, args.seed), "bench", args.batch_size)
                 start = time.perf_counter()
                 load = bulk_load_outcomes if args.bulk else load_outcomes
-                summary = load(batch.validate_units(units, "fast", args.workers, keep_claims=True), store)
+                marks = {"next": 0, "peak": 0.0}
+
+                def progress(done) -> None:  # the claims validated and written so far, and the memory
+                    if done.claims >= marks["next"]:
+                        rss = tree_rss_mib()
+                        marks["peak"] = max(marks["peak"], rss)
+                        marks["next"] += max(args.claims // 20, args.batch_size)
+                        print(f"  {done.claims:>9} claims  {time.perf_counter() - start:8.1f} s  RSS of this process "
+                              f"and the validation workers {rss:7.1f} MiB", flush=True)
+
+                summary = load(batch.validate_units(units, "fast", args.workers, keep_claims=True), store,
+                               progress=progress)
                 store.flush()
                 elapsed = time.perf_counter() - start
                 print(f"load{' (bulk)' if args.bulk else ''}: {summary.claims} claims, {summary.results} results, "
                       f"{summary.triples} triples in {elapsed:.1f} s = {summary.claims / elapsed:.0f} claims/s "
-                      f"({args.workers} validation processes)")
+                      f"({args.workers} validation processes); RSS at most {marks['peak']:.0f} MiB at the marks")
             del store
 
         ours_port, ox_port = free_port(), free_port()
