@@ -8,12 +8,11 @@ INSERT {
   ?finding a m99:Finding ; m99:sequence ?pos ; ?p ?o .
 }
 WHERE {
-  ?claim m99:findingList ?list .
-  ?list rdf:rest* ?cell .
-  ?cell rdf:first ?raw .
   { SELECT ?list ?cell (COUNT(?mid) AS ?pos)
     WHERE { ?c m99:findingList ?list . ?list rdf:rest* ?mid . ?mid rdf:rest* ?cell . ?cell rdf:first ?f }
     GROUP BY ?list ?cell }
+  ?claim m99:findingList ?list .
+  ?cell rdf:first ?raw .
   ?raw ?p ?o .
   BIND(IRI(CONCAT(STR(?claim), "/finding/", STR(?pos))) AS ?finding)
 } ;
