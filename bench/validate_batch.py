@@ -133,7 +133,8 @@ def main() -> None:
     for name, n, rate in rows:
         print(f"{name:<32} {n:>8} {rate:>10.1f} {rate / per_claim:>12.1f}")
     own, child = peak_mib()
-    print(f"peak RSS: this process {own:.0f} MiB, largest worker {child:.0f} MiB")
+    # the workers are the forkserver's children, not ours, so getrusage cannot see them: --stream shows them
+    print(f"peak RSS: this process {own:.0f} MiB" + (f", largest worker {child:.0f} MiB" if child else ""))
 
     if args.check:
         from server.validation.differential import compare_json, fast_json, reference_json
