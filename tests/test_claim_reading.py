@@ -175,3 +175,18 @@ def test_fast_validator_gives_the_same_report_from_text_and_from_triples(store, 
     from_triples = validator.validate(plain).as_json()
     assert from_text == from_triples
     assert any(c["results"] for c in from_text["claims"])  # generated faults are found
+
+
+def test_a_lone_surrogate_is_an_input_error_naming_the_field_and_the_rest_load():
+    good = list(generate(3, 5))
+    bad = copy.deepcopy(good[1])
+    bad["id"] = "SURROGATE-1"
+    bad["patient"] = "P-\ud800"
+    worse = copy.deepcopy(good[2])
+    worse["id"] = "SURROGATE-2"
+    worse["findings"] = [{"region": "sacral", "element": "asymmetry", "text": "left \udfff sulcus"}]
+    errors: list[ClaimInputError] = []
+    graphs = claims_from_objects([good[0], bad, worse, good[1]], "t.json", errors)
+    assert [g.claim_id for g in graphs] == [good[0]["id"], good[1]["id"]]
+    assert [e.where for e in errors] == ["t.json: claims[1].patient", "t.json: claims[2].findings[0].text"]
+    assert all("lone surrogate" in e.problem for e in errors)
