@@ -13,6 +13,12 @@ from server.namespaces import CPT, ICD10CM, M99
 from server.store import Store
 
 _CODE_PROPERTIES = {M99 + "diagnosisCode", M99 + "procedure"}
+# codes_named as one query over a store's default graph (the fast engine's batch of claims)
+CODES_NAMED_QUERY = (
+    "SELECT DISTINCT ?code WHERE { VALUES ?p { " + " ".join(f"<{p}>" for p in sorted(_CODE_PROPERTIES)) + " }\n"
+    f'  ?node ?p ?code . FILTER(isIRI(?code) && (STRSTARTS(STR(?code), "{ICD10CM}") || '
+    f'STRSTARTS(STR(?code), "{CPT}"))) }}'
+)
 
 
 @cache

@@ -23,7 +23,7 @@ import rdflib
 
 from server import resources
 from server.claims.graph import ClaimGraph
-from server.namespaces import CPT, ICD10CM, M99
+from server.namespaces import M99
 from server.store import Store
 from server.validation import compile as shapes_compiler
 from server.validation.engine import (
@@ -33,24 +33,17 @@ from server.validation.engine import (
     Report,
     RuleResult,
     Validator,
-    claim_payer,
     codes_of,
     ordered,
     pyshacl_validate,
 )
-from server.validation.extract import extract
+from server.validation.extract import CODES_NAMED_QUERY, extract
 
 log = logging.getLogger("m99kg.validation")
 SH = rdflib.Namespace("http://www.w3.org/ns/shacl#")
 _REFERENCE = ox.NamedNode("https://w3id.org/m99kg/graph/validation-reference")
 _warned: set[str] = set()
-# extract.codes_named as one query over the batch's default graph
-_CODES_QUERY = f"""SELECT DISTINCT ?code WHERE {{
-  VALUES ?p {{ <{M99}diagnosisCode> <{M99}procedure> }}
-  ?claimNode ?p ?code .
-  FILTER(isIRI(?code) && (STRSTARTS(STR(?code), "{ICD10CM}") || STRSTARTS(STR(?code), "{CPT}")))
-}}"""
-_PAYER = f"<{M99}payer> "
+_PAYERS_QUERY = f"SELECT ?claim ?payer WHERE {{ ?claim <{M99}payer> ?payer }}"
 
 
 @cache
@@ -110,7 +103,7 @@ class Workspace:
             quads = [ox.Quad(t.subject, t.predicate, t.object, default) for c in claims for t in c.triples]
             self.ox.extend(quads)
             self.passed += len(quads)
-        new = {row["code"].value for row in self.ox.query(_CODES_QUERY)} - self.extracted
+        new = {row["code"].value for row in self.ox.query(CODES_NAMED_QUERY)} - self.extracted
         if new:
             quads = [ox.Quad(t.subject, t.predicate, t.object, _REFERENCE) for t in extract(self.knowledge, new)]
             self.ox.extend(quads)
@@ -119,6 +112,13 @@ class Workspace:
 
     def query(self, sparql: str) -> ox.QuerySolutions:
         return self.ox.query(sparql, default_graph=self.dataset)
+
+    def payers(self) -> dict[str, str]:
+        """Each loaded claim's payer (engine.claim_payer for the whole batch, in one query)."""
+        found: dict[str, str] = {}
+        for row in self.ox.query(_PAYERS_QUERY):
+            found.setdefault(row["claim"].value, row["payer"].value)
+        return found
 
     def clear(self) -> None:
         kept = len(_reference_quads()) + len(self.extract_quads)
@@ -180,10 +180,11 @@ class FastValidator(Validator):
             owner[claim.iri] = i
             for node in claim.linked:
                 owner[node] = i
-        overrides = [self.overrides.get(_payer(c), {}) for c in claims]
         found: list[list[RuleResult]] = [[] for _ in claims]
         ws = self.workspace()
         ws.load(claims)
+        payers = ws.payers()
+        overrides = [self.overrides.get(payers.get(c.iri, ""), {}) for c in claims]
         try:
             rows = [(rule, list(self._run(ws, rule))) for rule in self.compilation.rules]
         finally:
@@ -227,19 +228,6 @@ class FastValidator(Validator):
                 message = shapes_compiler.format_message(rule.message, bindings)
             yield this.value, RuleResult(rule.rule, severity, this.value, codes_of(value.value), message,
                                          rule.source_label)
-
-
-def _payer(claim: ClaimGraph) -> str:
-    """engine.claim_payer, read off the claim's N-Triples text when it has one and the payer is an IRI."""
-    if claim.ntriples is not None:
-        head = f"<{claim.iri}> {_PAYER}"
-        for line in claim.ntriples.splitlines():
-            if line.startswith(head):
-                token = line[len(head):-2]
-                if token.startswith("<") and token.endswith(">"):
-                    return token[1:-1]
-                break  # a literal or blank node: let the triples say
-    return claim_payer(claim)
 
 
 _SEVERITY_IRI = {v: k for k, v in SEVERITY.items()}
