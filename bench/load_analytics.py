@@ -11,7 +11,8 @@
    cache), then --repeat timed runs. Prints the median time per query and the ratio m99kg /
    Oxigraph (the target is <= 1.25).
 
-Run: .venv/bin/python bench/load_analytics.py [--claims 100000] [--workers 2] [--repeat 3] [--bulk] [--keep DIR]
+Run: .venv/bin/python bench/load_analytics.py [--claims 100000] [--workers 2] [--repeat 3] [--bulk]
+     [--keep DIR] [--load-only]
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per query and endpoint first (the "
                                                                   "first is printed as the cold time)")
     parser.add_argument("--bulk", action="store_true", help="load with Oxigraph's bulk loader (m99kg load --bulk)")
+    parser.add_argument("--load-only", action="store_true", help="stop after the load (with --keep: time the "
+                                                                 "queries in a later, quiet run)")
     args = parser.parse_args()
     data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="m99kg-bench-"))
     print(f"machine: {os.cpu_count()} cores; {args.claims} claims; data folder {data}")
@@ -120,6 +123,8 @@ def main() -> None:
                       f"{summary.triples} triples in {elapsed:.1f} s = {summary.claims / elapsed:.0f} claims/s "
                       f"({args.workers} validation processes); RSS at most {marks['peak']:.0f} MiB at the marks")
             del store
+        if args.load_only:
+            return
 
         ours_port, ox_port = free_port(), free_port()
         ours = subprocess.Popen([str(BIN / "m99kg"), "serve", "--data", str(data), "--port", str(ours_port),

@@ -9,10 +9,14 @@ unbounded). Request kinds:
   sparql    GET /sparql, a small SELECT (the title of M99.04)
   named     GET /queries/pairings-for-code?code=M99.04
   code      GET /codes/M99.04 (the code card: about twenty named queries in the server process)
-  validate  POST /validate with examples/clean-medicare-claim.json
+  validate  POST /validate with one generated claim, a different one each request (seeded; what a
+            billing system sends: concurrent requests carry different claims)
+  validate-same  POST /validate with examples/clean-medicare-claim.json every time
 
-Validation runs the fast engine in the server process (about 20-30 ms of CPU per claim, most of
-it Oxigraph parsing the 46 rule queries), so its cells have their own size: --validate-requests per
+Validation runs the fast engine in the server process (about 20 ms of CPU for a batch of one
+claim, most of it Oxigraph parsing the 46 rule queries; concurrent requests share a batch, see
+server/validation/coalesce.py; the same claim sent by many clients at once is validated once per
+batch), so its cells have their own size: --validate-requests per
 level (default 4; give 400 or more for p50/p99 at 32 clients), and a level above that runs with as
 many clients as requests; a level that would repeat the previous one is skipped.
 Every response must be 200; anything else counts as an error and is reported. Latency is per
@@ -37,7 +41,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -55,6 +59,7 @@ class Kind:
     path: str
     body: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    bodies: tuple[bytes, ...] = ()  # when given, each request sends the next one (round robin)
 
 
 KINDS = [
@@ -62,8 +67,17 @@ KINDS = [
          headers={"Accept": "application/sparql-results+json"}),
     Kind("named", "GET", "/queries/pairings-for-code?code=M99.04"),
     Kind("code", "GET", "/codes/M99.04"),
-    Kind("validate", "POST", "/validate", EXAMPLE_CLAIM.read_bytes(), {"Content-Type": "application/json"}),
+    Kind("validate", "POST", "/validate", None, {"Content-Type": "application/json"}),
+    Kind("validate-same", "POST", "/validate", EXAMPLE_CLAIM.read_bytes(), {"Content-Type": "application/json"}),
 ]
+
+
+def generated_bodies(count: int, seed: int = 7) -> tuple[bytes, ...]:
+    """`count` different one-claim bodies from the seeded claims generator."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from server.synth.generator import generate
+
+    return tuple(json.dumps(claim).encode() for claim in generate(count, seed))
 
 
 @dataclass
@@ -96,21 +110,25 @@ def run_cell(port: int, kind: Kind, clients: int, max_requests: int, duration: f
     barrier = threading.Barrier(clients + 1)
     deadline = [0.0]
 
-    def take() -> bool:
+    sent = [0]
+
+    def take() -> bytes | bool | None:
+        """False when the cell is over; else the body of the next request."""
         with lock:
             if budget[0] <= 0 or time.perf_counter() >= deadline[0]:
                 return False
             budget[0] -= 1
-            return True
+            sent[0] += 1
+            return kind.bodies[sent[0] % len(kind.bodies)] if kind.bodies else kind.body
 
     def client() -> None:
         conn = http.client.HTTPConnection("127.0.0.1", port, timeout=600)
         mine, bad = [], []
         barrier.wait()
-        while take():
+        while (body := take()) is not False:
             start = time.perf_counter()
             try:
-                conn.request(kind.method, kind.path, body=kind.body, headers=kind.headers)
+                conn.request(kind.method, kind.path, body=body, headers=kind.headers)
                 resp = conn.getresponse()
                 data = resp.read()
                 if resp.status != 200:
@@ -173,6 +191,8 @@ def main() -> int:
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     kinds = [k for k in KINDS if k.name in args.kinds.split(",")]
+    kinds = [replace(k, bodies=generated_bodies(2 * args.validate_requests + 10)) if k.name == "validate" else k
+             for k in kinds]
 
     with tempfile.TemporaryDirectory(prefix="m99kg-bench-") as tmp:
         server = Server(args.data or Path(tmp) / "data", workers=args.workers)
@@ -180,12 +200,13 @@ def main() -> int:
         print(f"server up in {ready:.1f} s on port {server.port} (--workers {args.workers})", flush=True)
         try:
             for kind in kinds:  # warm-up: first-use loading, worker caches, connection set-up
-                run_cell(server.port, kind, 1, 2 if kind.name == "validate" else 20, 60.0)
+                run_cell(server.port, kind, 1, 2 if kind.name.startswith("validate") else 20, 60.0)
             cells = []
             load_before = loadavg()
             for kind in kinds:
-                count = args.validate_requests if kind.name == "validate" else args.requests
-                duration = args.validate_duration if kind.name == "validate" else args.duration
+                heavy = kind.name.startswith("validate")
+                count = args.validate_requests if heavy else args.requests
+                duration = args.validate_duration if heavy else args.duration
                 done = set()
                 for level in levels:
                     clients = min(level, count)  # more clients than requests would only idle

@@ -322,6 +322,31 @@ def test_validate_batches_in_every_body_format(server):
     assert call(server, "/validate?engine=other", "POST", array, {"Content-Type": "application/json"})[0] == 400
 
 
+def test_concurrent_validate_requests_each_get_their_own_report(server):
+    """Concurrent requests share fast-engine batches (server/validation/coalesce.py); fires.json and
+    passes.json of a rule have the same claim id, so some requests must not share a batch."""
+    rules = ["diagnosis-header", "cmt-level-regions", "stenosis-imaging", "visit-audit", "medicare-98943-at"]
+    bodies = [(ROOT / "examples" / "claims" / r / f"{k}.json").read_bytes() for r in rules for k in ("fires", "passes")]
+    headers = {"Content-Type": "application/json"}
+    expected = [json.loads(call(server, "/validate", "POST", b, headers)[2]) for b in bodies]
+    assert all(e["claims"][0]["results"] for e in expected[::2])  # every fires.json has findings
+    assert all(a != b for a, b in zip(expected[::2], expected[1::2], strict=True))
+    coalescer = server["app"].extensions["m99kg.coalescer"]
+    before = coalescer.requests
+    answers: list = [None] * (3 * len(bodies))
+
+    def post(i: int) -> None:
+        answers[i] = json.loads(call(server, "/validate", "POST", bodies[i % len(bodies)], headers)[2])
+
+    threads = [threading.Thread(target=post, args=(i,)) for i in range(len(answers))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert answers == expected * 3
+    assert coalescer.requests - before == len(answers) and not coalescer._queue
+
+
 def test_openapi_lists_every_endpoint(server):
     spec = json.loads(call(server, "/openapi.json")[2])
     assert {"/sparql", "/queries", "/queries/{name}", "/codes/{code}", "/validate", "/healthz"} <= set(spec["paths"])

@@ -26,6 +26,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--row-limit", type=int, default=100_000, help="most rows (or triples) one query may return")
     p.add_argument("--workers", type=int, default=2,
                    help="query worker processes (with --store: queries forwarded at once)")
+    p.add_argument("--threads", type=int, default=32,
+                   help="request threads (concurrent /validate requests on them share one validation batch)")
     p.set_defaults(func=run)
 
 
@@ -48,7 +50,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"m99kg serve: {exc}", file=sys.stderr)
             return 2
     config = Config(host=args.host, port=args.port, data_dir=Path(args.data or "var"), query_timeout=args.timeout,
-                    row_limit=args.row_limit, workers=args.workers, store_url=args.store,
+                    row_limit=args.row_limit, workers=args.workers, threads=args.threads, store_url=args.store,
                     store_query_url=args.store_query_url, store_update_url=args.store_update_url,
                     store_gsp_url=args.store_gsp_url, store_sync=not args.no_sync)
     try:

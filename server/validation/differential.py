@@ -7,7 +7,9 @@ identical SPARQL text; its evaluation, and so its report, is pySHACL's.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Callable, Iterator
 
 from server.claims.graph import ClaimGraph
 from server.validation.engine import Validator
@@ -48,13 +50,24 @@ def _reference_chunk(objects: list[dict]) -> list[dict]:
         return [claim_json(c) for claim in claims for c in _reference.validate([claim]).claims]
 
 
-def reference_json(objects: list[dict], workers: int = 2, chunk: int = 50) -> list[dict]:
-    """pySHACL's per-claim JSON reports for claim objects, claim by claim, on `workers` processes."""
+@contextlib.contextmanager
+def reference_runner(workers: int = 2, chunk: int = 50) -> Iterator[Callable[[list[dict]], list[dict]]]:
+    """A function giving pySHACL's per-claim JSON reports for claim objects, on `workers` processes
+    started once (each loads the knowledge store: seconds), for callers that call it many times."""
     import multiprocessing as mp
 
-    chunks = [objects[i:i + chunk] for i in range(0, len(objects), chunk)]
     with mp.get_context("forkserver").Pool(workers, initializer=_init_reference) as pool:
-        return [r for part in pool.imap(_reference_chunk, chunks) for r in part]
+        def run(objects: list[dict]) -> list[dict]:
+            chunks = [objects[i:i + chunk] for i in range(0, len(objects), chunk)]
+            return [r for part in pool.imap(_reference_chunk, chunks) for r in part]
+
+        yield run
+
+
+def reference_json(objects: list[dict], workers: int = 2, chunk: int = 50) -> list[dict]:
+    """pySHACL's per-claim JSON reports for claim objects, claim by claim, on `workers` processes."""
+    with reference_runner(workers, chunk) as run:
+        return run(objects)
 
 
 def fast_json(objects: list[dict], fast: FastValidator, batch_size: int = 1000) -> list[dict]:

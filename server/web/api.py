@@ -23,7 +23,6 @@ bp = Blueprint("api", __name__)
 
 _CLAIM_TYPES = {"application/json": None, "application/ld+json": "jsonld", "text/turtle": "turtle",
                 "application/fhir+json": "fhir", "application/edi-x12": "x12", "application/x-ndjson": "jsonl"}
-_CHUNK = 250  # claims validated together; a batch body of any size is cut into such chunks
 
 
 def _problem(status: int, message: str) -> Response:
@@ -101,14 +100,13 @@ def validate() -> Response:
         return _problem(400, str(exc))
     if errors and not claims:
         return _problem(400, "; ".join(str(e) for e in errors))
-    validator = current_app.extensions["m99kg.validator"]
-    if request.args.get("engine") == "reference":
-        validator = current_app.extensions["m99kg.reference-validator"]
-    elif request.args.get("engine") not in (None, "fast"):
+    engine = request.args.get("engine", "fast")
+    if engine == "reference":
+        reports = current_app.extensions["m99kg.reference-validator"].validate(claims).claims
+    elif engine == "fast":
+        reports = current_app.extensions["m99kg.coalescer"].validate(claims)  # shares batches with others
+    else:
         return _problem(400, "engine is 'fast' (the default) or 'reference' (pySHACL, claim by claim)")
-    reports = []
-    for start in range(0, len(claims), _CHUNK):
-        reports += validator.validate(claims[start:start + _CHUNK]).claims
     compilation = current_app.extensions["m99kg.validator"].compilation
     report = Report(reports, lambda: report_graph(reports, compilation))  # the graph only when asked for
     accept = request.accept_mimetypes

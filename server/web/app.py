@@ -9,6 +9,7 @@ from server.codecard import CodeCards
 from server.namedqueries import load_queries
 from server.sparql.pool import QueryPool
 from server.store import Store
+from server.validation.coalesce import Coalescer
 from server.validation.engine import Validator
 from server.validation.fast import FastValidator
 from server.web import api, openapi, pages, security, sparql
@@ -24,6 +25,8 @@ def create_app(config: Config, pool: QueryPool, store: Store) -> Flask:
     app.extensions["m99kg.queries"] = queries
     app.extensions["m99kg.cards"] = CodeCards(store, queries)
     app.extensions["m99kg.validator"] = FastValidator(store)  # the shapes compiled to Oxigraph queries
+    # concurrent /validate requests share one fast-engine batch (server/validation/coalesce.py)
+    app.extensions["m99kg.coalescer"] = Coalescer(app.extensions["m99kg.validator"])
     app.extensions["m99kg.reference-validator"] = Validator(store)  # pySHACL, claim by claim (?engine=reference)
     security.install(app)
     for blueprint in (sparql.bp, api.bp, openapi.bp, pages.bp):

@@ -20,6 +20,9 @@ class Config:
     row_limit: int = 100_000
     max_body: int = 5 * 1024 * 1024
     workers: int = 2
+    #: request threads; concurrent /validate requests wait on them to share a batch, so more threads
+    #: make larger batches under load (bench/service_latency.py)
+    threads: int = 32
     token: str | None = field(default_factory=lambda: os.environ.get("M99KG_TOKEN") or None)
     cors_origins: list[str] = field(default_factory=lambda: _env_list("M99KG_CORS_ORIGINS"))
     #: a SPARQL 1.1 server to use instead of the embedded snapshot (base URL; see docs/remote-store.md)

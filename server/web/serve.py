@@ -82,6 +82,6 @@ def serve(config: Config) -> None:
         app, pool = build(config)
         log.info("ready in %.1f s on http://%s:%d/", time.perf_counter() - started, config.host, config.port)
         try:
-            waitress.serve(app, host=config.host, port=config.port, threads=8, ident="m99kg")
+            waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="m99kg")
         finally:
             pool.close()
