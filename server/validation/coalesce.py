@@ -29,7 +29,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from server.claims.graph import ClaimGraph
-from server.validation.engine import ClaimReport, Validator
+from server.validation.engine import ClaimReport, Report, Validator
+from server.validation.fast import report_graph
 
 
 def claim_nodes(claim: ClaimGraph) -> tuple[set[str], set[str]]:
@@ -131,6 +132,11 @@ class Coalescer:
             raise request.error
         assert request.reports is not None
         return request.reports
+
+    def report(self, claims: list[ClaimGraph]) -> Report:
+        """validate() as a Report; its SHACL graph is built only when asked for (the fast engine's)."""
+        reports = self.validate(claims)
+        return Report(reports, lambda: report_graph(reports, self.validator.compilation))  # type: ignore[attr-defined]
 
     def _take(self) -> list[_Request]:
         """The oldest queued requests that fit in one batch without sharing a node (lock held)."""

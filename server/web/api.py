@@ -103,12 +103,13 @@ def validate() -> Response:
     engine = request.args.get("engine", "fast")
     if engine == "reference":
         reports = current_app.extensions["m99kg.reference-validator"].validate(claims).claims
+        compilation = current_app.extensions["m99kg.validator"].compilation
+        report = Report(reports, lambda: report_graph(reports, compilation))  # the graph only when asked for
     elif engine == "fast":
-        reports = current_app.extensions["m99kg.coalescer"].validate(claims)  # shares batches with others
+        report = current_app.extensions["m99kg.coalescer"].report(claims)  # shares batches with others
+        reports = report.claims
     else:
         return _problem(400, "engine is 'fast' (the default) or 'reference' (pySHACL, claim by claim)")
-    compilation = current_app.extensions["m99kg.validator"].compilation
-    report = Report(reports, lambda: report_graph(reports, compilation))  # the graph only when asked for
     accept = request.accept_mimetypes
     best = accept.best_match(["application/json", "application/x-ndjson", "text/turtle", "application/ld+json"])
     if best in ("text/turtle", "application/ld+json"):

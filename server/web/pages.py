@@ -345,5 +345,5 @@ def validate_page() -> Response:
     context["input_errors"] = [str(e) for e in errors]
     if not claims:
         return page("validate.html", 400, **context)
-    context["report"] = current_app.extensions["m99kg.validator"].validate(claims).as_json()
+    context["report"] = current_app.extensions["m99kg.coalescer"].report(claims).as_json()
     return page("validate.html", **context)
