@@ -10,8 +10,8 @@ databases).
 
 One waiting request thread at a time leads: it takes the queued requests as a batch, has it
 validated, hands each request its reports, and repeats until its own request is answered; then
-the oldest waiting request, if any, leads. Batches run on one validation thread, so the service
-keeps one fast-engine workspace for them however many request threads it has.
+the oldest waiting request, if any, leads. As one batch runs at a time, all batches share one
+fast-engine workspace, however many request threads lead in turn.
 
 Two requests only share a batch when their claims share no node: the fast engine puts a batch in
 one store, so a claim that names a node another request's claim describes (the same claim id, a
@@ -25,12 +25,11 @@ request only.
 from __future__ import annotations
 
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from server.claims.graph import ClaimGraph
 from server.validation.engine import ClaimReport, Report, Validator
-from server.validation.fast import report_graph
+from server.validation.fast import FastValidator, Workspace, report_graph
 
 
 def claim_nodes(claim: ClaimGraph) -> tuple[set[str], set[str]]:
@@ -63,7 +62,7 @@ class _Request:
     claims: list[ClaimGraph]
     subjects: set[str]
     objects: set[str]
-    key: tuple[str, ...] | None  # the claims' N-Triples, to recognise a request made twice
+    key: tuple[frozenset[str], ...] | None  # the claims' N-Triples lines, to recognise a request made twice
     wake: threading.Event = field(default_factory=threading.Event)
     leads: bool = False
     reports: list[ClaimReport] | None = None
@@ -89,7 +88,7 @@ class Coalescer:
         self._lock = threading.Lock()
         self._queue: list[_Request] = []
         self._leading = False
-        self._runner = ThreadPoolExecutor(1, thread_name_prefix="m99kg-validate")  # one workspace for all
+        self._workspace: Workspace | None = None  # used by one leader at a time
         self.batches = 0
         self.requests = 0
 
@@ -106,9 +105,10 @@ class Coalescer:
             s, o = claim_nodes(claim)
             subjects |= s
             objects |= o
-        texts = tuple(c.ntriples for c in claims)
-        key = texts if all(t is not None for t in texts) else None
-        request = _Request(claims, subjects, objects - subjects, key)  # type: ignore[arg-type]
+        texts = [c.ntriples for c in claims]
+        # the claims' triples as sets: a claim read twice may come out in another line order
+        key = tuple(frozenset(t.splitlines()) for t in texts) if all(t is not None for t in texts) else None  # type: ignore[union-attr]
+        request = _Request(claims, subjects, objects - subjects, key)
         with self._lock:
             self._queue.append(request)
             if not self._leading:  # nobody validates now: this thread does, at once
@@ -145,7 +145,7 @@ class Coalescer:
         named: set[str] = set()
         size = 0
         kept: list[_Request] = []
-        keys: dict[tuple[str, ...], _Request] = {}
+        keys: dict[tuple[frozenset[str], ...], _Request] = {}
         for request in self._queue:
             fits = not batch or (size + len(request.claims) <= self.max_claims
                                  and request.subjects.isdisjoint(described) and request.subjects.isdisjoint(named)
@@ -165,12 +165,20 @@ class Coalescer:
         self._queue = kept
         return batch
 
+    def _validate(self, claims: list[ClaimGraph]) -> list[ClaimReport]:
+        """The batch's reports; a fast validator gets the shared workspace (only the leader validates)."""
+        if isinstance(self.validator, FastValidator):
+            if self._workspace is None:
+                self._workspace = Workspace(self.validator.store)
+            return self.validator.validate(claims, workspace=self._workspace).claims
+        return self.validator.validate(claims).claims
+
     def _run(self, batch: list[_Request]) -> None:
         """Validate the batch and answer its requests; wake each one but the leader."""
         distinct = [r for r in batch if r.twin is None]
         try:
             claims = [c for r in distinct for c in r.claims]
-            reports = self._runner.submit(self.validator.validate, claims).result().claims
+            reports = self._validate(claims)
         except Exception as exc:
             if len(distinct) == 1:
                 for request in batch:

@@ -171,8 +171,12 @@ class FastValidator(Validator):
             ws = self._local.workspace = Workspace(self.store)
         return ws
 
-    def validate(self, claims: list[ClaimGraph]) -> Report:
-        """Validate a batch at once; the report is the reference engine's, claim for claim."""
+    def validate(self, claims: list[ClaimGraph], workspace: Workspace | None = None) -> Report:
+        """Validate a batch at once; the report is the reference engine's, claim for claim.
+
+        `workspace`: a Workspace of this validator to use instead of the thread's own, for a caller
+        that runs one batch at a time from several threads (server/validation/coalesce.py).
+        """
         if not claims:
             return Report([], rdflib.Graph())
         owner: dict[str, int] = {}
@@ -181,7 +185,7 @@ class FastValidator(Validator):
             for node in claim.linked:
                 owner[node] = i
         found: list[list[RuleResult]] = [[] for _ in claims]
-        ws = self.workspace()
+        ws = workspace or self.workspace()
         ws.load(claims)
         payers = ws.payers()
         overrides = [self.overrides.get(payers.get(c.iri, ""), {}) for c in claims]
