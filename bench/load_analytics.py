@@ -12,7 +12,7 @@
    Oxigraph (the target is <= 1.25).
 
 Run: .venv/bin/python bench/load_analytics.py [--claims 100000] [--workers 2] [--repeat 3] [--bulk]
-     [--keep DIR] [--load-only]
+     [--keep DIR] [--load-only] [--queries NAME,...]
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2, help="untimed runs per query and endpoint first (the "
                                                                   "first is printed as the cold time)")
     parser.add_argument("--bulk", action="store_true", help="load with Oxigraph's bulk loader (m99kg load --bulk)")
+    parser.add_argument("--queries", help="comma-separated analytics query names (default: all)")
     parser.add_argument("--load-only", action="store_true", help="stop after the load (with --keep: time the "
                                                                  "queries in a later, quiet run)")
     args = parser.parse_args()
@@ -135,7 +136,8 @@ def main() -> None:
         try:
             wait(f"http://127.0.0.1:{ours_port}/healthz")
             wait(f"http://127.0.0.1:{ox_port}/query?query=ASK%7B%7D")
-            queries = {n: q for n, q in load_queries().items() if "analytics" in q.tags}
+            queries = {n: q for n, q in load_queries().items() if "analytics" in q.tags
+                       and (not args.queries or n in args.queries.split(","))}
             print(f"\nmedian of {args.repeat} after {args.warmup} warm-up run(s) on each endpoint")
             print(f"{'query':<26} {'m99kg ms':>10} {'Oxigraph ms':>12} {'ratio':>7}")
             for name, named in sorted(queries.items()):
