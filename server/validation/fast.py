@@ -185,7 +185,7 @@ class FastValidator(Validator):
             for node in claim.linked:
                 owner[node] = i
         found: list[list[RuleResult]] = [[] for _ in claims]
-        ws = workspace or self.workspace()
+        ws = workspace if workspace is not None else self.workspace()
         ws.load(claims)
         payers = ws.payers()
         overrides = [self.overrides.get(payers.get(c.iri, ""), {}) for c in claims]
