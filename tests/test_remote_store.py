@@ -424,3 +424,142 @@ def test_loading_claims_into_a_remote_store_is_idempotent_and_replaces(remote, s
         local_quads = {(q.subject, q.predicate, q.object)
                        for q in embedded.quads_for_pattern(None, None, None, ox.NamedNode(graph))}
         assert remote_quads == local_quads and local_quads
+
+
+# --- a store behind authentication ------------------------------------------------------------------
+
+USER, PASSWORD, TOKEN = "billing-team", "s3cret pässword", "tok-4f9a.Zq"
+BASIC = "Basic " + __import__("base64").b64encode(f"{USER}:{PASSWORD}".encode()).decode()
+
+
+@pytest.fixture(scope="module")
+def guarded(oxigraph):
+    """A reverse proxy in front of the Oxigraph server that wants HTTP Basic (or a bearer token) on every
+    request, as a hosted triple store or an nginx in front of one does; it records what it was sent."""
+    import http.client
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    upstream = urllib.parse.urlsplit(oxigraph)
+    seen: list[tuple[str, str, str | None]] = []
+
+    class Guard(BaseHTTPRequestHandler):
+        def _any(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            auth = self.headers.get("Authorization")
+            seen.append((self.command, self.path.split("?")[0], auth))
+            if auth not in (BASIC, "Bearer " + TOKEN):
+                payload = b"authentication required"
+                self.send_response(401)
+                self.send_header("WWW-Authenticate", 'Basic realm="store"')
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+                return
+            conn = http.client.HTTPConnection(upstream.hostname, upstream.port, timeout=30)
+            headers = {k: v for k, v in self.headers.items() if k.lower() in ("content-type", "accept")}
+            conn.request(self.command, self.path, body=body or None, headers=headers)
+            reply = conn.getresponse()
+            payload = reply.read()
+            self.send_response(reply.status)
+            for name in ("Content-Type", "Server"):
+                if reply.getheader(name):
+                    self.send_header(name, reply.getheader(name))
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            conn.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = _any
+
+        def log_message(self, *_args) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Guard)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield {"base": f"http://127.0.0.1:{httpd.server_address[1]}", "seen": seen}
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_credentials_from_the_environment_go_to_every_endpoint(guarded, monkeypatch):
+    graph = "https://example.org/graph/auth-scratch"
+    triple = ox.Triple(ox.NamedNode("https://example.org/s"), ox.NamedNode("https://example.org/p"), ox.Literal("o"))
+    for env in ({"M99KG_STORE_USER": USER, "M99KG_STORE_PASSWORD": PASSWORD}, {"M99KG_STORE_TOKEN": TOKEN}):
+        for name in ("M99KG_STORE_USER", "M99KG_STORE_PASSWORD", "M99KG_STORE_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        guarded["seen"].clear()
+        rs = RemoteStore.at(guarded["base"])
+        assert rs.ask(f"ASK {{ <{M9904}> ?p ?o }}", union=False) in (True, False)
+        rs.update(f"INSERT DATA {{ GRAPH <{graph}> {{ <https://example.org/s> <https://example.org/q> 1 }} }}")
+        rs.post_graph(graph, [triple])
+        assert rs.graph_size(graph) == 2
+        assert rs.delete_graph(graph) is True
+        paths = {path for _m, path, _a in guarded["seen"]}
+        assert paths == {"/query", "/update", "/store"}
+        assert {auth for _m, _p, auth in guarded["seen"]} == {BASIC if "M99KG_STORE_USER" in env else "Bearer " + TOKEN}
+
+
+def test_missing_or_wrong_credentials_are_a_clear_refusal(guarded, monkeypatch):
+    for name in ("M99KG_STORE_USER", "M99KG_STORE_PASSWORD", "M99KG_STORE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(StoreRefused) as err:
+        RemoteStore.at(guarded["base"]).select("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    assert err.value.status == 401 and "M99KG_STORE_USER" in str(err.value) and "M99KG_STORE_TOKEN" in str(err.value)
+    monkeypatch.setenv("M99KG_STORE_USER", USER)
+    monkeypatch.setenv("M99KG_STORE_PASSWORD", "wrong")
+    with pytest.raises(StoreRefused) as err:
+        RemoteStore.at(guarded["base"]).select("SELECT * WHERE { ?s ?p ?o } LIMIT 1")
+    assert err.value.status == 401 and "wrong" not in str(err.value)
+
+
+def test_load_and_serve_against_a_guarded_store(guarded, remote, monkeypatch, capsys):
+    claim = ROOT / "examples" / "clean-medicare-claim.json"
+    for name in ("M99KG_STORE_USER", "M99KG_STORE_PASSWORD", "M99KG_STORE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli_main(["load", "--store", guarded["base"], str(claim)]) == 2
+    err = capsys.readouterr().err
+    assert "401" in err and "M99KG_STORE_PASSWORD" in err and "Traceback" not in err
+    monkeypatch.setenv("M99KG_STORE_USER", USER)
+    monkeypatch.setenv("M99KG_STORE_PASSWORD", PASSWORD)
+    assert cli_main(["load", "--store", guarded["base"], str(claim)]) == 0
+    out = capsys.readouterr()
+    assert "loaded 1 claims" in out.out and PASSWORD not in out.out + out.err
+    rows = remote["store"].select("SELECT ?id WHERE { GRAPH <https://w3id.org/m99kg/graph/claims> "
+                                  "{ ?c <https://w3id.org/m99kg/vocab#claimId> ?id } }", union=False)
+    assert json.loads(claim.read_text())["id"] in {r["id"].value for r in rows}
+    app, pool = build_remote(Config(store_url=guarded["base"], store_sync=True, query_timeout=5.0, token=None))
+    try:
+        answer = app.test_client().get(q(TITLE_Q))
+        assert answer.status_code == 200 and b"Segmental" in answer.data
+    finally:
+        pool.close()
+
+
+def test_credentials_in_a_url_or_half_given_are_refused_without_echoing_them(monkeypatch, capsys, caplog):
+    for name in ("M99KG_STORE_USER", "M99KG_STORE_PASSWORD", "M99KG_STORE_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    assert cli_main(["serve", "--store", f"https://{USER}:hunter2@db.example/ds"]) == 2
+    assert cli_main(["load", "--store", f"https://{USER}:hunter2@db.example/ds", "x.json"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("carries credentials") == 2 and "hunter2" not in err and "https://db.example/ds" in err
+    monkeypatch.setenv("M99KG_STORE_USER", USER)
+    assert cli_main(["load", "--store", "https://db.example/ds", "x.json"]) == 2
+    assert "M99KG_STORE_PASSWORD is not set" in capsys.readouterr().err
+    monkeypatch.setenv("M99KG_STORE_TOKEN", TOKEN)
+    with pytest.raises(ValueError, match="not both"):
+        Endpoints.from_base("https://db.example/ds")
+    with pytest.raises(ValueError, match="without 'Bearer '"):
+        Endpoints.from_base("https://db.example/ds", environ={"M99KG_STORE_TOKEN": "Bearer " + TOKEN})
+    with pytest.raises(ValueError, match="control character"):
+        Endpoints.from_base("https://db.example/ds", environ={"M99KG_STORE_TOKEN": TOKEN + "\r\nX-Evil: 1"})
+    endpoints = Endpoints.from_base("http://db.example:7878", environ={"M99KG_STORE_TOKEN": TOKEN})
+    assert TOKEN not in repr(endpoints)
+    with caplog.at_level("WARNING", logger="m99kg.store"):
+        ProtocolClient(endpoints)
+        ProtocolClient(Endpoints.from_base("http://127.0.0.1:7878", environ={"M99KG_STORE_TOKEN": TOKEN}))
+        ProtocolClient(Endpoints.from_base("https://db.example", environ={"M99KG_STORE_TOKEN": TOKEN}))
+    warnings = [r.getMessage() for r in caplog.records]
+    assert len(warnings) == 1 and "db.example over plain http" in warnings[0] and TOKEN not in warnings[0]

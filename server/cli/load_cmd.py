@@ -54,6 +54,14 @@ def run(args: argparse.Namespace) -> int:
     if args.bulk and (args.store or args.spark):
         print("m99kg load: --bulk loads an embedded data folder (--data), without --store or --spark", file=sys.stderr)
         return 2
+    if args.store:  # a bad URL or incomplete credentials: say so before any claim is read
+        from server.remote.protocol import Endpoints
+
+        try:
+            Endpoints.from_base(args.store)
+        except ValueError as exc:
+            print(f"m99kg load: {exc}", file=sys.stderr)
+            return 2
     if args.spark or args.spark_conf or args.partitions is not None:
         from server.spark.load import run_spark_load
 

@@ -6,23 +6,36 @@ stream (so the row limit can stop reading early), and the remote's own status an
 
 Endpoint layout: `--store URL` is a base; the query, update and graph store endpoints default to
 URL/query, URL/update and URL/store (Oxigraph's layout) and can each be given explicitly.
+
+Credentials come from the environment only (M99KG_STORE_TOKEN for a bearer token, or
+M99KG_STORE_USER with M99KG_STORE_PASSWORD for HTTP Basic) and go with every request to all three
+endpoints. A URL with user:password@ is refused: it would show in the process list, shell history
+and every message that names the store, and http.client would silently drop it.
 """
 
 from __future__ import annotations
 
+import base64
 import http.client
 import io
+import ipaddress
+import logging
 import os
 import socket
 import time
 import urllib.parse
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+log = logging.getLogger("m99kg.store")
 
 FORM = "application/x-www-form-urlencoded"
 
 #: Environment variables that override the derived endpoints.
 ENV_QUERY, ENV_UPDATE, ENV_GSP = "M99KG_STORE_QUERY_URL", "M99KG_STORE_UPDATE_URL", "M99KG_STORE_GSP_URL"
+#: Environment variables holding the store's credentials (never options: they would show in `ps`).
+ENV_TOKEN, ENV_USER, ENV_PASSWORD = "M99KG_STORE_TOKEN", "M99KG_STORE_USER", "M99KG_STORE_PASSWORD"
+_CREDENTIALS_HINT = f"set {ENV_TOKEN}, or {ENV_USER} and {ENV_PASSWORD}, in the environment"
 
 
 class RemoteError(Exception):
@@ -42,14 +55,67 @@ class StoreRefused(RemoteError):
 
     def __init__(self, status: int, message: str, url: str) -> None:
         self.status, self.message, self.url = status, message, url
-        super().__init__(f"the store at {url} answered {status}: {message}")
+        hint = ""
+        if status in (401, 403):
+            hint = (f" (the store wants credentials: {_CREDENTIALS_HINT})" if status == 401 else
+                    " (the store forbids this request: a read-only endpoint, or an account without that right)")
+        super().__init__(f"the store at {url} answered {status}: {message}{hint}")
 
 
 def _check_url(url: str, what: str) -> str:
     parts = urllib.parse.urlsplit(url)
+    if "@" in parts.netloc:
+        shown = urllib.parse.urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
+        raise ValueError(f"{what}: {shown!r} carries credentials (user@ or user:password@); {_CREDENTIALS_HINT} "
+                         "instead, where they do not show in the process list or in messages")
+    try:
+        _port = parts.port  # urllib checks the port only when asked
+    except ValueError:
+        raise ValueError(f"{what}: {url!r} has a port that is not a number from 0 to 65535") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ValueError(f"{what}: {url!r} is not an http:// or https:// URL")
     return url
+
+
+def _plain(value: str, name: str) -> str:
+    """A credential as it may go into a header: printable, no spaces at its ends, no line breaks."""
+    if value != value.strip() or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        raise ValueError(f"{name} holds a control character or spaces at its ends; "
+                         "it cannot be sent in an HTTP header")
+    return value
+
+
+def authorization_from(environ: Mapping[str, str]) -> str | None:
+    """The Authorization header value for the store, from M99KG_STORE_TOKEN (Bearer) or
+    M99KG_STORE_USER and M99KG_STORE_PASSWORD (Basic, UTF-8); None when none is set.
+    ValueError (naming the variables, never their values) for an incomplete or mixed setting."""
+    token, user, password = (environ.get(name) or None for name in (ENV_TOKEN, ENV_USER, ENV_PASSWORD))
+    if token and (user or password):
+        raise ValueError(f"set either {ENV_TOKEN} or {ENV_USER} and {ENV_PASSWORD}, not both")
+    if token:
+        token = _plain(token, ENV_TOKEN)
+        if " " in token:
+            raise ValueError(f"{ENV_TOKEN} holds a space; give the token alone, without 'Bearer '")
+        return "Bearer " + token
+    if user or password:
+        if not (user and password):
+            missing = ENV_PASSWORD if user else ENV_USER
+            raise ValueError(f"{missing} is not set: HTTP Basic needs both {ENV_USER} and {ENV_PASSWORD}")
+        user = _plain(user, ENV_USER)
+        if ":" in user:
+            raise ValueError(f"{ENV_USER} holds a colon, which HTTP Basic cannot carry in a user name")
+        password = _plain(password, ENV_PASSWORD)
+        return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode("ascii")
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -57,17 +123,29 @@ class Endpoints:
     query: str
     update: str
     store: str
+    #: the Authorization header sent to all three (kept out of repr, so it never reaches a log)
+    authorization: str | None = field(default=None, repr=False)
 
     @classmethod
     def from_base(cls, base: str, query: str | None = None, update: str | None = None,
-                  store: str | None = None) -> Endpoints:
-        """Derive URL/query, URL/update, URL/store; explicit values (or M99KG_STORE_*_URL) win."""
+                  store: str | None = None, environ: Mapping[str, str] | None = None) -> Endpoints:
+        """Derive URL/query, URL/update, URL/store; explicit values (or M99KG_STORE_*_URL) win.
+        The credentials are read from the environment (see authorization_from)."""
+        environ = os.environ if environ is None else environ
         base = _check_url(base.rstrip("/"), "--store")
-        query = query or os.environ.get(ENV_QUERY) or base + "/query"
-        update = update or os.environ.get(ENV_UPDATE) or base + "/update"
-        store = store or os.environ.get(ENV_GSP) or base + "/store"
+        query = query or environ.get(ENV_QUERY) or base + "/query"
+        update = update or environ.get(ENV_UPDATE) or base + "/update"
+        store = store or environ.get(ENV_GSP) or base + "/store"
         return cls(_check_url(query, "query endpoint"), _check_url(update, "update endpoint"),
-                   _check_url(store, "graph store endpoint"))
+                   _check_url(store, "graph store endpoint"), authorization_from(environ))
+
+    def cleartext_hosts(self) -> list[str]:
+        """Hosts other than this machine that would get the credentials over plain http."""
+        if self.authorization is None:
+            return []
+        hosts = {urllib.parse.urlsplit(u).hostname or "" for u in (self.query, self.update, self.store)
+                 if urllib.parse.urlsplit(u).scheme == "http"}
+        return sorted(h for h in hosts if not _is_loopback(h))
 
 
 class _DeadlineReader(io.RawIOBase):
@@ -137,6 +215,9 @@ class ProtocolClient:
         self.upload_timeout = upload_timeout
         #: the Server header of the latest answer (tells Oxigraph apart for its bulk load option)
         self.server_header = ""
+        for host in endpoints.cleartext_hosts():
+            log.warning("the store's credentials go to %s over plain http, readable on the network; "
+                        "use https:// for a store on another machine", host)
 
     # -- plumbing ------------------------------------------------------------------------------
 
@@ -150,6 +231,8 @@ class ProtocolClient:
         target = parts.path or "/"
         if parts.query:
             target += "?" + parts.query
+        if self.endpoints.authorization is not None:
+            headers = {**headers, "Authorization": self.endpoints.authorization}
         try:
             conn.request(method, target, body=body, headers=headers)
             if conn.sock is not None:
