@@ -85,6 +85,17 @@ def test_remote_json_ld_contexts_are_refused_not_fetched():
         read_text(json.dumps(doc), "c.jsonld")
 
 
+def test_json_ld_an_empty_context_or_a_lone_surrogate_is_an_input_error():
+    """Found by fuzzing: "@context": [] was an IndexError (a 500 from /validate)."""
+    with pytest.raises(ClaimInputError, match="no claim found"):
+        read_text(json.dumps({"@context": [], **README_CLAIM}), "c.jsonld")
+    (a,) = read_text(json.dumps({"@context": [CONTEXT_IRI], **README_CLAIM}), "c.jsonld")
+    assert isomorphic(as_rdflib(a), as_rdflib(claims_from_json(json.dumps(README_CLAIM))[0]))
+    with pytest.raises(ClaimInputError) as err:
+        read_text(json.dumps({"@context": CONTEXT_IRI, **README_CLAIM, "patient": "P\ud800"}), "c.jsonld")
+    assert err.value.where == "c.jsonld.patient" and "lone surrogate" in err.value.problem
+
+
 @pytest.mark.parametrize(("change", "where"), [
     ({"visitNumber": "3"}, "claim.visitNumber"),
     ({"diagnoses": "M99.04"}, "claim.diagnoses"),

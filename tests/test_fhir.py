@@ -350,6 +350,20 @@ def test_claim_errors_name_the_fhirpath(change, where: str, problem: str):
     assert problem in exc.problem
 
 
+def test_input_the_fhir_model_itself_trips_on_is_an_input_error():
+    """Found by fuzzing (500s before): a lone surrogate, and a contained resource whose resourceType the
+    FHIR model cannot look up (it raised a KeyError, not a validation error)."""
+    claim = professional_claim(facility={"identifier": {"system": "http://example.org/f", "value": "F1"},
+                                         "resourceType": "\ud800x"})
+    exc = error_of(bundle_of(claim, PATIENT), "bundle.json")
+    assert exc.where == "bundle.json: Bundle.entry[0].resource.facility.resourceType"
+    assert "lone surrogate" in exc.problem
+    del claim["facility"]
+    claim["contained"] = [{"resourceType": "Prey.com/actitioner", "id": "provider-1"}]
+    exc = error_of(bundle_of(claim, PATIENT), "bundle.json")
+    assert exc.where == "bundle.json: Bundle.entry[0].resource(Claim/P-1)" and "not valid FHIR R4" in exc.problem
+
+
 def test_bad_finding_observation_is_located_in_its_own_entry():
     obs = {"resourceType": "Observation", "id": "o1", "status": "final",
            "code": {"coding": [{"system": SYS_ELEMENT, "code": "Asymmetry!"}]}}

@@ -258,6 +258,14 @@ def test_bad_units_name_segment_and_element_and_keep_the_other_claims():
     assert "SV104 '1.5' is not a whole number of units" in str(refused_claim(half))
 
 
+def test_a_segment_pyx12_itself_cannot_read_is_refused_with_its_position():
+    """Found by fuzzing: empty components in CLM05 made pyx12 fail with an IndexError (a 500 before)."""
+    text = write_837p([clean_claim()], created=CREATED)
+    n = segment_number(text, "CLM*")
+    exc = refused(text.replace("***11:B:1*", "***11:::1*"))
+    assert exc.where == f"bad.837:{n}: segment {n} (CLM)" and "could not read this segment (IndexError)" in exc.problem
+
+
 def refused_claim(text: str) -> ClaimInputError:
     errors: list[ClaimInputError] = []
     claim_objects_from_x12(text, "bad.837", errors)

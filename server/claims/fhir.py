@@ -22,7 +22,7 @@ from typing import Any
 
 from server.claims.errors import ClaimInputError
 from server.claims.graph import ClaimGraph
-from server.claims.jsonform import _CODE, _ID, _MODIFIER, _TOKEN, claims_from_objects
+from server.claims.jsonform import _CODE, _ID, _MODIFIER, _TOKEN, check_text, claims_from_objects
 from server.claims.mappings import mappings
 
 # Code systems of the standards (recognised on input, written on output).
@@ -97,9 +97,13 @@ def check_structure(resource: dict, where: str) -> None:
     try:
         _model(resource["resourceType"]).model_validate(resource)
     except ValidationError as exc:
-        first = exc.errors()[0]
+        first = exc.errors(include_input=False)[0]
         msg = re.sub(r"^Value error, ", "", first["msg"])
         _fail(where + _fhirpath(tuple(first["loc"])), f"not valid FHIR R4: {msg}")
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
+        # fhir.resources fails this way on some malformed input (an unknown resourceType deep inside, say)
+        detail = f"{type(exc).__name__} {exc}"[:200]
+        _fail(where, f"not valid FHIR R4: the FHIR model could not read this resource ({detail})")
 
 
 def _label(resource: dict) -> str:
@@ -528,6 +532,7 @@ def _document(text: str, source: str) -> tuple[_Doc, list[tuple[dict, str]]]:
     if not isinstance(data, dict):
         _fail(source, "expected one FHIR resource (a Claim or a Bundle of Claims) as a JSON object")
     rtype = data.get("resourceType")
+    check_text(data, f"{source}: {rtype if rtype in ('Claim', 'Bundle') else 'resource'}")
     if rtype == "Claim":
         where = f"{source}: Claim" + (f"({data['id']})" if isinstance(data.get("id"), str) else "")
         doc = _Doc(source, False)

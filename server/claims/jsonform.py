@@ -71,7 +71,7 @@ def _objects(obj: dict, key: str, known: set[str], where: str, what: str):
         yield path, item
 
 
-def _check_text(value: Any, where: str) -> None:
+def check_text(value: Any, where: str) -> None:
     """Every string must be Unicode text: JSON allows a lone UTF-16 surrogate escape ("\\ud800"),
     which no RDF parser accepts."""
     if isinstance(value, str):
@@ -81,18 +81,18 @@ def _check_text(value: Any, where: str) -> None:
             _fail(where, f"not valid Unicode text: a lone surrogate {value[exc.start]!r} at character {exc.start}")
     elif isinstance(value, dict):
         for key, item in value.items():
-            _check_text(key, where)
-            _check_text(item, f"{where}.{key}")
+            check_text(key, where)
+            check_text(item, f"{where}.{key}")
     elif isinstance(value, list):
         for i, item in enumerate(value):
-            _check_text(item, f"{where}[{i}]")
+            check_text(item, f"{where}[{i}]")
 
 
 def check_claim(obj: Any, where: str) -> None:
     """Raise ClaimInputError naming the first field that does not have the contract's type."""
     if not isinstance(obj, dict):
         _fail(where, "expected a JSON object (one claim)")
-    _check_text(obj, where)
+    check_text(obj, where)
     _check_unknown(obj, _KNOWN, where)
     if not isinstance(obj.get("id"), str) or not _ID.match(obj["id"]):
         _fail(f"{where}.id", "required: the claim identifier, 1-64 letters, digits, '.', '_', '~' or '-'")

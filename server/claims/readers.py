@@ -64,7 +64,7 @@ def _local_contexts(node: object, where: str) -> object:
                     resolved.append(jsonform.context())
                 else:
                     resolved.append(_local_contexts(c, where))
-            out[key] = resolved if len(resolved) > 1 else resolved[0]
+            out[key] = resolved[0] if len(resolved) == 1 else resolved  # [] (no context) stays []
         else:
             out[key] = _local_contexts(value, where)
     return out
@@ -76,6 +76,7 @@ def _rdf(text: str, fmt: str, source: str) -> list[ClaimGraph]:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise ClaimInputError(f"{source}:{exc.lineno}:{exc.colno}", f"not valid JSON: {exc.msg}") from None
+        jsonform.check_text(doc, source)
         text = json.dumps(_local_contexts(doc, source))
         rdf_format = ox.RdfFormat.JSON_LD
     else:

@@ -242,10 +242,18 @@ def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
             errs += [(str(e[0]), str(e[1]), str(e[3]) if e[3] else None) for e in errh.err_ele]
             errh.reset()
             out.append(_Seg(raw, node.seg_data, loops, errs))
-    except (pyx12.errors.X12Error, pyx12.errors.EngineError) as exc:
+    except ClaimInputError:
+        raise
+    except (pyx12.errors.X12Error, pyx12.errors.EngineError, IndexError, KeyError, TypeError, ValueError,
+            AttributeError) as exc:
         number = len(out) + 1
         seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
-        raise ClaimInputError(env.where(source, number, seg_id), f"the X12 reader stopped: {exc}") from None
+        problem = f"the X12 reader stopped: {exc}"
+        if not isinstance(exc, (pyx12.errors.X12Error, pyx12.errors.EngineError)):
+            # pyx12 fails this way on some malformed segments (more components than its map knows, say)
+            problem = (f"the X12 reader could not read this segment ({type(exc).__name__}); check its elements, "
+                       "components and separators")
+        raise ClaimInputError(env.where(source, number, seg_id), problem) from None
     if len(out) != len(env.segments):
         number = len(out) + 1
         seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
