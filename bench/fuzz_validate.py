@@ -20,6 +20,7 @@ Run: .venv/bin/python bench/fuzz_validate.py [--seed 1] [--minutes 5] [--out /tm
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import random
 import sys
@@ -65,25 +66,29 @@ def seeds() -> list[tuple[str, bytes]]:
     return out
 
 
+def _odd(rng: random.Random) -> object:
+    return copy.deepcopy(rng.choice(ODD_VALUES))  # a fresh copy: later mutations must not change the table
+
+
 def _mutate_json(rng: random.Random, node: object) -> None:
     if isinstance(node, dict) and node:
         key = rng.choice(list(node))
         roll = rng.random()
         if roll < 0.35:
-            node[key] = rng.choice(ODD_VALUES)
+            node[key] = _odd(rng)
         elif roll < 0.5:
             del node[key]
         elif roll < 0.6:
-            node[rng.choice(ODD_KEYS)] = rng.choice([*ODD_VALUES, node.get(key)])
+            node[rng.choice(ODD_KEYS)] = _odd(rng) if rng.random() < 0.9 else copy.deepcopy(node.get(key))
         else:
             _mutate_json(rng, node[key])
     elif isinstance(node, list) and node:
         i = rng.randrange(len(node))
         roll = rng.random()
         if roll < 0.35:
-            node[i] = rng.choice(ODD_VALUES)
+            node[i] = _odd(rng)
         elif roll < 0.5:
-            node.append(node[i] if rng.random() < 0.5 else rng.choice(ODD_VALUES))
+            node.append(copy.deepcopy(node[i]) if rng.random() < 0.5 else _odd(rng))
         elif roll < 0.6:
             del node[i]
         else:

@@ -415,3 +415,22 @@ def test_service_lists_and_checks_the_new_queries(store):
 def test_every_list_item_combination_of_two_regions_is_accepted(queries):
     for a, b in itertools.combinations(ALL, 2):
         assert "?_regions" not in queries["manipulation-level"].bind({"regions": f"{a},{b}"})
+
+
+def test_the_query_shape_limits_leave_every_named_query_and_rule_query_well_inside():
+    """/sparql refuses text nested past MAX_NESTING or longer than MAX_TOKENS (server/web/sparql_text.py);
+    the project's own SPARQL (named queries, and the rules' SHACL-SPARQL, which an analyst may paste)
+    must stay far inside, or the limits would refuse real work."""
+    import re
+
+    from server.web.sparql_text import MAX_NESTING, MAX_TOKENS, nesting_and_tokens, shape_problem
+
+    texts = [q.text for q in load_queries().values()]
+    for path in sorted((ROOT / "shapes").glob("*.ttl")):
+        texts += re.findall(r'"""(.*?)"""', path.read_text(encoding="utf-8"), flags=re.S)
+    assert len(texts) > 60
+    for text in texts:
+        assert shape_problem(text) is None
+    deepest = max(nesting_and_tokens(t)[0] for t in texts)
+    longest = max(nesting_and_tokens(t)[1] for t in texts)
+    assert deepest * 4 <= MAX_NESTING and longest * 20 <= MAX_TOKENS, (deepest, longest)

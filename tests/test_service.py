@@ -165,6 +165,34 @@ def test_service_is_refused(server):
     assert status == 200
 
 
+def test_queries_nested_or_chained_past_the_limits_are_refused_before_they_run(server):
+    """Found by hand-fuzzing /sparql: `{` nested 3,000 deep or 10,000 operands chained with UNION made
+    Oxigraph overflow its stack and kill the worker, and the answer blamed the time limit."""
+    deep = "SELECT * WHERE " + "{" * 3000 + "}" * 3000
+    status, _h, data = call(server, "/sparql", "POST", deep.encode(), {"Content-Type": "application/sparql-query"})
+    assert status == 400 and b"nests brackets more than 64 deep (line 1)" in data
+    chained = "SELECT * WHERE { " + " UNION ".join(["{ ?s ?p ?o }"] * 10000) + " } LIMIT 1"
+    status, _h, data = call(server, "/sparql", "POST", chained.encode(), {"Content-Type": "application/sparql-query"})
+    assert status == 400 and b"tokens outside strings and IRIs" in data
+    # brackets and words inside strings, IRIs and comments do not count
+    quoted = 'SELECT ?x WHERE { BIND("' + "((({{{" * 5000 + '" AS ?x) } # ' + "(" * 100
+    assert call(server, "/sparql", "POST", quoted.encode(), {"Content-Type": "application/sparql-query"})[0] == 200
+    assert call(server, q(TITLE_Q))[0] == 200
+
+
+def test_a_worker_that_dies_is_reported_as_such_and_replaced(server):
+    from server.sparql.worker import QueryRequest
+
+    pool = server["pool"]
+    # past the web layer's limits but within the worker's 256 MB stack (an 8 MB stack dies at 3,000)
+    assert pool.execute(QueryRequest("SELECT * WHERE " + "{" * 5000 + "}" * 5000)).status == 200
+    answer = pool.execute(QueryRequest("SELECT * WHERE " + "{" * 150_000 + "}" * 150_000))  # dies even there
+    assert answer.status == 503 and b"worker stopped while running this query" in answer.body
+    assert b"time limit" not in answer.body
+    time.sleep(1.5)  # the replacement worker
+    assert call(server, q(TITLE_Q))[0] == 200
+
+
 def test_runaway_query_is_stopped_and_others_are_served_meanwhile(server):
     result = {}
 

@@ -67,11 +67,12 @@ class QueryPool:
                 response = w.conn.recv()
                 self._idle.put(w)
                 return response
-        except (EOFError, OSError, BrokenPipeError):
-            pass
+            message = f"the query ran past the {self.timeout:g} s time limit and was stopped"
+        except (EOFError, OSError, BrokenPipeError):  # the worker died while it ran the query
+            message = ("the query worker stopped while running this query (the SPARQL engine crashed); a new "
+                       "worker is starting. If this query does it again, simplify it")
         self._replace(w)
-        return QueryResponse(503, "text/plain; charset=utf-8",
-                             f"the query ran past the {self.timeout:g} s time limit and was stopped".encode())
+        return QueryResponse(503, "text/plain; charset=utf-8", message.encode())
 
     def _replace(self, dead: _Worker) -> None:
         dead.process.kill()

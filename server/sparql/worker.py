@@ -7,6 +7,7 @@ for longer than the limit. Everything a worker sends back is bytes ready for the
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 
@@ -88,8 +89,20 @@ def run(store: ox.Store, req: QueryRequest) -> QueryResponse:
     return QueryResponse(200, media, res.write_graph(triples, res.GRAPH_TYPES[media]))
 
 
+#: the stack of the thread that runs queries: Oxigraph parses and evaluates recursively, and a deeply
+#: nested query overflows the usual 8 MB (a segmentation fault); the memory is only committed as used
+STACK_BYTES = 256 * 1024 * 1024
+
+
 def main(conn: Connection, store_path: str) -> None:
-    """Worker entry point (a spawned process)."""
+    """Worker entry point (a spawned process): serves queries on a thread with a large stack."""
+    threading.stack_size(STACK_BYTES)
+    thread = threading.Thread(target=_serve, args=(conn, store_path), name="m99kg-query-worker")
+    thread.start()
+    thread.join()
+
+
+def _serve(conn: Connection, store_path: str) -> None:
     store = ox.Store.read_only(store_path)
     conn.send("ready")
     while True:

@@ -28,7 +28,7 @@ from server.namedqueries import NamedQuery, ParameterError
 from server.namespaces import ICD10CM, PREFIXES
 from server.sparql.worker import QueryRequest, QueryResponse
 from server.web.sparql import text
-from server.web.sparql_text import uses_keyword
+from server.web.sparql_text import shape_problem
 
 bp = Blueprint("pages", __name__, template_folder="templates", static_folder="static",
                static_url_path="/ui/static")
@@ -197,9 +197,9 @@ def execute(query: str, accept: str) -> QueryResponse:
     """Run a query in the pool of /sparql, with its refusals and limits."""
     if not query.strip():
         return QueryResponse(400, "text/plain", b"the query is empty: type a SPARQL query or pick a named query")
-    if uses_keyword(query, "SERVICE"):
-        return QueryResponse(400, "text/plain", b"SERVICE is refused: this endpoint never sends requests to "
-                                                b"other servers")
+    problem = shape_problem(query)
+    if problem:
+        return QueryResponse(400, "text/plain", problem.encode())
     return current_app.extensions["m99kg.pool"].execute(QueryRequest(query, accept))
 
 

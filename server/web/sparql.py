@@ -8,7 +8,7 @@ from flask import Blueprint, Response, current_app, request
 from server.sparql import results as res
 from server.sparql.worker import QueryRequest
 from server.web.security import requires_token
-from server.web.sparql_text import uses_keyword
+from server.web.sparql_text import shape_problem
 
 bp = Blueprint("sparql", __name__)
 FORM = "application/x-www-form-urlencoded"
@@ -22,8 +22,9 @@ def text(status: int, message: str) -> Response:
 
 def run_query(query: str, default_graphs: list[str], named_graphs: list[str], base_iri: str | None = None) -> Response:
     """Hand a query to the worker pool with the request's Accept header; shared with /queries."""
-    if uses_keyword(query, "SERVICE"):
-        return text(400, "SERVICE is refused: this endpoint never sends requests to other servers")
+    problem = shape_problem(query)
+    if problem:
+        return text(400, problem)
     for iri in default_graphs + named_graphs:
         try:
             ox.NamedNode(iri)
