@@ -3,16 +3,17 @@
 Seeds are real inputs of every format the service reads: the project's example claims (JSON, and the
 same claims as JSON-LD with the project context and as Turtle), the FHIR Claims and the X12 837P files
 of ../shared/corpora. Each case takes a seed and either changes its JSON structure (a value replaced
-by an odd one: null, a huge number, an empty list, a lone surrogate, a remote @context, ...; a key
-dropped or added) or its bytes (flipped, cut, repeated, truncated, a delimiter inserted), and posts
+by an odd one: null, a huge number, an empty list, a lone surrogate, a remote @context, lists nested
+thousands deep, ...; a key dropped or added) or its bytes (flipped, cut, repeated, truncated, a
+delimiter or thousands of opening brackets inserted), and posts
 it with the seed's media type (now and then another one). A case fails when the service answers
 5xx, when a body shows a traceback, or when the test client raises. Cases are generated from
 --seed, so a failure is replayed exactly; failing bodies are written to --out.
 
-This found four 500s in November 2026 (an empty JSON-LD @context list, a lone surrogate in FHIR, a
-FHIR resource type the model could not look up, a segment pyx12 itself failed on); they are tests
-now. tests/test_fuzz_validate.py runs a few thousand cases on every test run; this script runs as
-long as asked:
+This found five 500s in November 2026 (an empty JSON-LD @context list, a lone surrogate in FHIR, a
+FHIR resource type the model could not look up, a segment pyx12 itself failed on, JSON nested
+thousands deep); they are tests now. tests/test_fuzz_validate.py runs 3,000 cases on every test
+run; this script runs as long as asked:
 
 Run: .venv/bin/python bench/fuzz_validate.py [--seed 1] [--minutes 5] [--out /tmp/fuzz]
 """
@@ -67,6 +68,11 @@ def seeds() -> list[tuple[str, bytes]]:
 
 
 def _odd(rng: random.Random) -> object:
+    if rng.random() < 0.02:  # arrays inside arrays, a few or hundreds deep
+        value: object = []
+        for _ in range(rng.choice([3, 60, 600])):  # json.dumps itself stops near 1,000 (bytes go deeper)
+            value = [value]
+        return value
     return copy.deepcopy(rng.choice(ODD_VALUES))  # a fresh copy: later mutations must not change the table
 
 
@@ -110,8 +116,10 @@ def _mutate_bytes(rng: random.Random, data: bytes) -> bytes:
             b[i:i] = b[rng.randrange(len(b)):][:rng.randint(1, 80)]
         elif roll < 0.8:
             del b[i:]
-        else:
+        elif roll < 0.98:
             b[i:i] = rng.choice(ODD_BYTES)
+        else:
+            b[i:i] = rng.choice([b"[", b"{", b"(", b"[ <x> "]) * rng.choice([60, 3000])
     return bytes(b)
 
 

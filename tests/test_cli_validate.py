@@ -61,3 +61,19 @@ def test_unreadable_input_exits_2_and_still_reports_the_rest(tmp_path):
 def test_missing_file_exits_2():
     r = run("/nonexistent/claims.json")
     assert r.returncode == 2 and "cannot read" in r.stderr
+
+
+def test_input_nested_thousands_deep_exits_2_with_a_message_and_the_other_files_still_validate(tmp_path):
+    """Found by fuzzing: a file of "[[[[..." 5,000 deep was a RecursionError traceback (exit 1)."""
+    deep = "[" * 5000 + "]" * 5000
+    (tmp_path / "deep.json").write_text(deep, encoding="utf-8")
+    (tmp_path / "deep.jsonl").write_text(CLEAN.read_text(encoding="utf-8").replace("\n", " ") + "\n" + deep + "\n",
+                                         encoding="utf-8")
+    (tmp_path / "deep.ttl").write_text("@prefix m: <http://x/> . m:s m:p " + "[ m:p " * 5000 + "1" + " ]" * 5000
+                                       + " .", encoding="utf-8")
+    r = run("--format", "json", tmp_path / "deep.json", tmp_path / "deep.jsonl", tmp_path / "deep.ttl", CLEAN)
+    assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+    assert f"{tmp_path / 'deep.json'}: nested too deeply" in r.stderr
+    assert f"{tmp_path / 'deep.jsonl'}:2: nested too deeply" in r.stderr
+    assert f"{tmp_path / 'deep.ttl'}: no claim found" in r.stderr
+    assert json.loads(r.stdout)["summary"]["claims"] == 2

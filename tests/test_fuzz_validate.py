@@ -51,6 +51,10 @@ def test_inputs_fuzzing_found_are_400s_over_http(fuzz):
         ("application/ld+json", b'{"@context": [], "id": "A", "diagnoses": ["M99.03"]}', "no claim found"),
         ("application/fhir+json", b'{"resourceType": "Claim", "id": "\\ud800"}', "lone surrogate"),
     ]
+    deep = "[" * 5000 + "]" * 5000
+    for media in ("application/json", "application/ld+json", "application/fhir+json", "application/x-ndjson"):
+        bodies.append((media, deep.encode(), "nested too deeply"))  # a RecursionError (500) before
+    bodies.append(("application/json", ('{"id": "A", "x": ' + deep + "}").encode(), "nested too deeply"))
     for media, body, message in bodies:
         answer = client.post("/validate", data=body, content_type=media)
         assert answer.status_code == 400 and message in answer.get_json()["error"], answer.data

@@ -133,21 +133,26 @@ def test_bad_input_becomes_error_rows_and_the_rest_still_validates(spark, tmp_pa
         + json.dumps(dict(good, id="OK-2", visitNumber="three")) + "\n", encoding="utf-8")
     (folder / "broken.json").write_text('{"id": "X", "diagnoses": [,]}', encoding="utf-8")
     (folder / "latin1.json").write_bytes('{"id": "Ü"}'.encode("latin-1"))
+    (folder / "deep.json").write_text("[" * 5000 + "]" * 5000, encoding="utf-8")  # found by fuzzing: a traceback
+    (folder / "deep.jsonl").write_text(json.dumps(dict(good, id="OK-3")) + "\n" + "[" * 5000 + "]" * 5000 + "\n",
+                                       encoding="utf-8")
     missing = tmp_path / "nowhere.json"
     out = tmp_path / "out"
     summary = validate_on_spark(spark, [folder, missing], str(out), "jsonl")
     rows = _read_jsonl(out)
     claims = {r["claim"]: r for r in rows if "claim" in r}
     errors = {r["where"]: r["problem"] for r in rows if r.get("kind") == "error"}
-    assert set(claims) == {"OK-1", "BAD-DX-1"}
+    assert set(claims) == {"OK-1", "BAD-DX-1", "OK-3"}
     assert claims["OK-1"]["conforms"] is True and claims["BAD-DX-1"]["conforms"] is False
     jsonl = str(folder / "mixed.jsonl")
     assert errors[f"{jsonl}:2:2"].startswith("not valid JSON")  # line 2, column 2
     assert any(where.startswith(f"{jsonl}:5") and "visitNumber" in where + problem for where, problem in errors.items())
     assert any(where.startswith(f"{folder / 'broken.json'}:1:") for where in errors)
     assert "not UTF-8" in errors[str(folder / "latin1.json")]
+    assert errors[str(folder / "deep.json")].startswith("nested too deeply")
+    assert errors[f"{folder / 'deep.jsonl'}:2"].startswith("nested too deeply")
     assert errors[str(missing)] == "cannot read: no such file"
-    assert summary.error_count == len(errors) == 5 and summary.claims == 2
+    assert summary.error_count == len(errors) == 7 and summary.claims == 3
     assert {str(e) for e in summary.errors} == {f"{w}: {p}" for w, p in errors.items()}
     assert summary.exit_code == 2
 

@@ -34,8 +34,8 @@ def detect_format(text: str) -> str:
     if head in ("{", "["):
         try:
             data = json.loads(text)
-        except json.JSONDecodeError:
-            return "json"  # let the JSON reader report line and column
+        except (json.JSONDecodeError, RecursionError):
+            return "json"  # let the JSON reader report where (or that it nests too deeply)
         items = data if isinstance(data, list) else [data]
         if any(isinstance(i, dict) and "resourceType" in i for i in items):
             return "fhir"
@@ -93,12 +93,24 @@ def _rdf(text: str, fmt: str, source: str) -> list[ClaimGraph]:
     return graphs
 
 
+#: what a RecursionError while reading JSON means: Python's JSON decoder and the readers recurse once
+#: per level, and a body of "[[[[..." a few thousand deep exhausts the interpreter's recursion limit
+TOO_DEEP = "nested too deeply: arrays or objects inside one another hundreds of levels deep (a claim nests a few)"
+
+
 def read_text(text: str, source: str, fmt: str | None = None,
               errors: list[ClaimInputError] | None = None) -> list[ClaimGraph]:
     """Claims in `text`; ClaimInputError (naming source, line or field) when it cannot be read.
 
     With `errors`, a bad claim inside a JSON array is recorded there and the others still load.
     """
+    try:
+        return _read_text(text, source, fmt, errors)
+    except RecursionError:
+        raise ClaimInputError(source, TOO_DEEP) from None
+
+
+def _read_text(text: str, source: str, fmt: str | None, errors: list[ClaimInputError] | None) -> list[ClaimGraph]:
     fmt = fmt or detect_format(text)
     if fmt not in FORMATS:
         raise ClaimInputError(source, f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from server.claims.errors import ClaimInputError
+from server.claims.readers import TOO_DEEP
 from server.validation import batch
 from server.validation.batch import Unit
 from server.validation.output import claim_json
@@ -63,6 +64,9 @@ def file_units(name: str, data: bytes, input_format: str | None, batch_size: int
     except ClaimInputError as exc:
         yield Unit(name, [], [], errors=[exc])
         return
+    except RecursionError:
+        yield Unit(name, [], [], errors=[ClaimInputError(name, TOO_DEEP)])
+        return
     for start in range(0, len(items), batch_size):
         chunk = items[start:start + batch_size]
         wheres = [f"{name}: claim"] if len(items) == 1 else [f"{name}: claims[{start + i}]" for i in range(len(chunk))]
@@ -95,6 +99,9 @@ def units(records: Iterable[Record], input_format: str | None, batch_size: int) 
             obj = json.loads(text)
         except json.JSONDecodeError as exc:
             pending.errors.append(ClaimInputError(f"{name}:{line}:{exc.colno}", f"not valid JSON: {exc.msg}"))
+            continue
+        except RecursionError:
+            pending.errors.append(ClaimInputError(f"{name}:{line}", TOO_DEEP))
             continue
         assert pending.objects is not None and pending.wheres is not None
         pending.objects.append(obj)

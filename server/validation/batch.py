@@ -19,6 +19,7 @@ from pathlib import Path
 
 from server.claims.errors import ClaimInputError
 from server.claims.graph import ClaimGraph
+from server.claims.readers import TOO_DEEP
 
 CLAIM_SUFFIXES = {".json", ".jsonl", ".ndjson", ".jsonld", ".ttl", ".837", ".edi", ".x12", ".txt"}
 DEFAULT_BATCH = 1000
@@ -87,6 +88,9 @@ def json_lines(lines: Iterable[str], source: str, batch_size: int) -> Iterator[U
         except json.JSONDecodeError as exc:
             bad.append(ClaimInputError(f"{source}:{n}:{exc.colno}", f"not valid JSON: {exc.msg}"))
             continue
+        except RecursionError:
+            bad.append(ClaimInputError(f"{source}:{n}", TOO_DEEP))
+            continue
         wheres.append(f"{source}:{n}: claim")
         if len(objects) == batch_size:
             yield Unit(source, objects, wheres, errors=bad)
@@ -127,10 +131,11 @@ def units(paths: Iterable[Path], fmt: str | None = None, batch_size: int = DEFAU
                 else:
                     wheres = [f"{path}: claims[{start + i}]" for i in range(len(chunk))]
                 yield Unit(str(path), chunk, wheres)
-        except ClaimInputError as exc:
+        except (ClaimInputError, RecursionError) as exc:
+            bad = exc if isinstance(exc, ClaimInputError) else ClaimInputError(str(path), TOO_DEEP)
             if errors is None:
-                raise
-            errors.append(exc)
+                raise bad from None
+            errors.append(bad)
 
 
 def object_units(objects: Iterable[dict], source: str = "<generated>",
@@ -160,6 +165,9 @@ def parse(unit: Unit) -> tuple[list[ClaimGraph], list[ClaimInputError]]:
         return read_text(unit.text or "", unit.source, unit.fmt, errors), errors
     except ClaimInputError as exc:
         errors.append(exc)
+        return [], errors
+    except RecursionError:  # claim objects nested hundreds deep (JSON Lines): the readers recurse per level
+        errors.append(ClaimInputError(unit.source, TOO_DEEP))
         return [], errors
 
 
