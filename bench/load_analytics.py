@@ -129,7 +129,8 @@ def main() -> None:
 
         ours_port, ox_port = free_port(), free_port()
         ours = subprocess.Popen([str(BIN / "m99kg"), "serve", "--data", str(data), "--port", str(ours_port),
-                                 "--timeout", "600"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                 "--timeout", "600", "--query-memory", "0"],  # as unbounded as the Oxigraph server
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         theirs = subprocess.Popen([str(BIN / "oxigraph"), "serve-read-only", "--location", str(snapshot),
                                    "--bind", f"127.0.0.1:{ox_port}"],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -193,6 +193,27 @@ def test_a_worker_that_dies_is_reported_as_such_and_replaced(server):
     assert call(server, q(TITLE_Q))[0] == 200
 
 
+def test_a_query_past_the_memory_limit_stops_its_worker_alone(server, capsys):
+    """A sorted cross product grows by about 350 MB a second; without a cap, a longer --timeout or more
+    workers could take the machine's memory."""
+    from server.cli import main as cli_main
+    from server.sparql.pool import QueryPool
+    from server.sparql.worker import QueryRequest
+
+    pool = QueryPool(server["pool"].store_path, workers=1, timeout=30.0, memory_mb=700)
+    try:
+        started = time.monotonic()
+        answer = pool.execute(QueryRequest("SELECT * WHERE { ?a ?b ?c . ?d ?e ?f } ORDER BY ?c ?f"))
+        assert answer.status == 503 and b"more than the 700 MiB a query worker may use" in answer.body, answer.body
+        assert time.monotonic() - started < 25
+        answer = pool.execute(QueryRequest(TITLE_Q))  # waits for the fresh worker
+        assert answer.status == 200 and b"Segmental" in answer.body
+    finally:
+        pool.close()
+    assert cli_main(["serve", "--query-memory", "100"]) == 2
+    assert "at least 512 MiB" in capsys.readouterr().err
+
+
 def test_runaway_query_is_stopped_and_others_are_served_meanwhile(server):
     result = {}
 

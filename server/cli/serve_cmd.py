@@ -24,6 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="with --store: do not check or upload the knowledge graphs (the store is managed elsewhere)")
     p.add_argument("--timeout", type=float, default=10.0, help="time limit of one query, in seconds")
     p.add_argument("--row-limit", type=int, default=100_000, help="most rows (or triples) one query may return")
+    p.add_argument("--query-memory", type=int, default=4096, metavar="MIB",
+                   help="memory one query worker may use, in MiB (0: no limit); a query past it gets 503")
     p.add_argument("--workers", type=int, default=2,
                    help="query worker processes (with --store: queries forwarded at once)")
     p.add_argument("--threads", type=int, default=32,
@@ -40,6 +42,10 @@ def run(args: argparse.Namespace) -> int:
     from server.web.config import Config
     from server.web.serve import serve
 
+    if args.query_memory != 0 and args.query_memory < 512:
+        print("m99kg serve: --query-memory is 0 (no limit) or at least 512 MiB (a worker's query stack is 256 MiB)",
+              file=sys.stderr)
+        return 2
     if not args.store and (args.store_query_url or args.store_update_url or args.store_gsp_url or args.no_sync):
         print("m99kg serve: --store-*-url and --no-sync need --store URL", file=sys.stderr)
         return 2
@@ -51,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
             return 2
     config = Config(host=args.host, port=args.port, data_dir=Path(args.data or "var"), query_timeout=args.timeout,
                     row_limit=args.row_limit, workers=args.workers, threads=args.threads, store_url=args.store,
+                    query_memory_mb=args.query_memory,
                     store_query_url=args.store_query_url, store_update_url=args.store_update_url,
                     store_gsp_url=args.store_gsp_url, store_sync=not args.no_sync)
     try:

@@ -7,6 +7,7 @@ for longer than the limit. Everything a worker sends back is bytes ready for the
 
 from __future__ import annotations
 
+import resource
 import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
@@ -94,8 +95,12 @@ def run(store: ox.Store, req: QueryRequest) -> QueryResponse:
 STACK_BYTES = 256 * 1024 * 1024
 
 
-def main(conn: Connection, store_path: str) -> None:
-    """Worker entry point (a spawned process): serves queries on a thread with a large stack."""
+def main(conn: Connection, store_path: str, memory_mb: int = 0) -> None:
+    """Worker entry point (a spawned process): serves queries on a thread with a large stack, within
+    `memory_mb` of private memory (0: no limit; the stack counts)."""
+    if memory_mb:
+        limit = memory_mb * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     threading.stack_size(STACK_BYTES)
     thread = threading.Thread(target=_serve, args=(conn, store_path), name="m99kg-query-worker")
     thread.start()

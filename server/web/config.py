@@ -20,6 +20,8 @@ class Config:
     row_limit: int = 100_000
     max_body: int = 5 * 1024 * 1024
     workers: int = 2
+    #: private memory one query worker may use, in MiB (0: no limit); a query past it stops that worker
+    query_memory_mb: int = 4096
     #: request threads; concurrent /validate requests wait on them to share a batch, so more threads
     #: make larger batches under load (bench/service_latency.py)
     threads: int = 32

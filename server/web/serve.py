@@ -29,7 +29,7 @@ def build(config: Config):
         return build_remote(config)
     snapshot = ensure_snapshot(config.data_dir)
     pool = QueryPool(str(snapshot), workers=config.workers, timeout=config.query_timeout,
-                     row_limit=config.row_limit)
+                     row_limit=config.row_limit, memory_mb=config.query_memory_mb)
     store = Store(oxstore=ox.Store.read_only(str(snapshot)))
     return create_app(config, pool, store), pool
 
