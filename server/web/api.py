@@ -82,6 +82,9 @@ def run_named(name: str) -> Response:
 @requires_token
 def validate() -> Response:
     """One claim or a batch (a JSON array, JSON Lines, a FHIR Bundle, an 837P file) in; the report out."""
+    engine = request.args.get("engine", "fast")
+    if engine not in ("fast", "reference"):
+        return _problem(400, "engine is 'fast' (the default) or 'reference' (pySHACL, claim by claim)")
     ctype = (request.mimetype or "").lower()
     if ctype not in _CLAIM_TYPES:
         return text(415, "POST claims as application/json (the claim form, JSON-LD or FHIR), application/ld+json, "
@@ -100,16 +103,18 @@ def validate() -> Response:
         return _problem(400, str(exc))
     if errors and not claims:
         return _problem(400, "; ".join(str(e) for e in errors))
-    engine = request.args.get("engine", "fast")
     if engine == "reference":
+        limit = current_app.config["M99KG"].reference_max_claims
+        if len(claims) > limit:  # pySHACL takes about 0.5 s a claim and holds the GIL meanwhile
+            return _problem(413, f"engine=reference validates at most {limit} claims per request (pySHACL needs "
+                                 f"about half a second per claim); this body has {len(claims)}. The default "
+                                 "engine gives the same reports, or use `m99kg validate --engine reference`")
         reports = current_app.extensions["m99kg.reference-validator"].validate(claims).claims
         compilation = current_app.extensions["m99kg.validator"].compilation
         report = Report(reports, lambda: report_graph(reports, compilation))  # the graph only when asked for
-    elif engine == "fast":
+    else:
         report = current_app.extensions["m99kg.coalescer"].report(claims)  # shares batches with others
         reports = report.claims
-    else:
-        return _problem(400, "engine is 'fast' (the default) or 'reference' (pySHACL, claim by claim)")
     accept = request.accept_mimetypes
     best = accept.best_match(["application/json", "application/x-ndjson", "text/turtle", "application/ld+json"])
     if best in ("text/turtle", "application/ld+json"):

@@ -19,6 +19,8 @@ class Config:
     query_timeout: float = 10.0
     row_limit: int = 100_000
     max_body: int = 5 * 1024 * 1024
+    #: most claims one /validate?engine=reference request may hold (pySHACL: about 0.5 s a claim, under the GIL)
+    reference_max_claims: int = 50
     workers: int = 2
     #: private memory one query worker may use, in MiB (0: no limit); a query past it stops that worker
     query_memory_mb: int = 4096

@@ -85,7 +85,8 @@ SPEC = {
                                "parameters": [{"name": "engine", "in": "query", "required": False,
                                                "schema": {"type": "string", "enum": ["fast", "reference"]},
                                                "description": "fast (default): the compiled shapes on Oxigraph; "
-                                                              "reference: pySHACL claim by claim"}],
+                                                              "reference: pySHACL claim by claim, at most 50 "
+                                                              "claims per request (more: 413)"}],
                                "requestBody": {"content": {"application/json": {}, "application/x-ndjson": {},
                                                            "application/ld+json": {}, "text/turtle": {},
                                                            "application/fhir+json": {}, "application/edi-x12": {}}},
