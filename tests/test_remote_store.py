@@ -553,6 +553,8 @@ def test_credentials_in_a_url_or_half_given_are_refused_without_echoing_them(mon
         Endpoints.from_base("https://db.example/ds")
     with pytest.raises(ValueError, match="without 'Bearer '"):
         Endpoints.from_base("https://db.example/ds", environ={"M99KG_STORE_TOKEN": "Bearer " + TOKEN})
+    with pytest.raises(ValueError, match="outside ASCII"):
+        Endpoints.from_base("https://db.example/ds", environ={"M99KG_STORE_TOKEN": "токен"})
     with pytest.raises(ValueError, match="control character"):
         Endpoints.from_base("https://db.example/ds", environ={"M99KG_STORE_TOKEN": TOKEN + "\r\nX-Evil: 1"})
     endpoints = Endpoints.from_base("http://db.example:7878", environ={"M99KG_STORE_TOKEN": TOKEN})

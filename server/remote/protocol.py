@@ -96,6 +96,8 @@ def authorization_from(environ: Mapping[str, str]) -> str | None:
         token = _plain(token, ENV_TOKEN)
         if " " in token:
             raise ValueError(f"{ENV_TOKEN} holds a space; give the token alone, without 'Bearer '")
+        if not token.isascii():
+            raise ValueError(f"{ENV_TOKEN} holds characters outside ASCII, which a bearer token cannot (RFC 6750)")
         return "Bearer " + token
     if user or password:
         if not (user and password):
