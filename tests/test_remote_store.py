@@ -325,6 +325,10 @@ def test_updates_are_refused_and_never_reach_the_store(services, remote):
 def test_service_and_row_limit_before_and_while_forwarding(services):
     status, _h, data = call(services["base"], q("SELECT * WHERE { SERVICE <http://example.org/sparql> { ?s ?p ?o } }"))
     assert status == 400 and b"SERVICE is refused" in data
+    # text that could crash the store's own parser is refused before it is forwarded
+    deep = ("SELECT * WHERE " + "{" * 3000 + "}" * 3000).encode()
+    status, _h, data = call(services["base"], "/sparql", "POST", deep, {"Content-Type": "application/sparql-query"})
+    assert status == 400 and b"nests brackets more than 64 deep" in data
     status, _h, data = call(services["base"], q("SELECT * WHERE { ?s ?p ?o }"))
     assert status == 400 and b"row limit" in data
 
