@@ -198,6 +198,7 @@ def test_writer_refuses_what_837p_cannot_carry():
 def test_provider_types_and_payers():
     assert provider_type("111NS0005X") == "chiropractor" and provider_type("225100000X") == "physical-therapist"
     assert provider_type("204D00000X") == "osteopath" and provider_type("207Q00000X") == "physician"
+    assert provider_type("204C00000X") == "osteopath" and provider_type("204R00000X") == "physician"  # as FHIR
     assert provider_type("363L00000X") is None  # nurse practitioner: none of the four
     text = write_837p([clean_claim()], created=CREATED)
     for filing, payer in [("MA", "medicare"), ("HM", "commercial"), ("MC", None), ("16", None)]:

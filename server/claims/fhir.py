@@ -64,7 +64,7 @@ def __getattr__(name: str) -> Any:
     if name == "DEGREES":
         return dict(mappings().degrees)
     if name == "NUCC_PREFIXES":
-        prefixes = mappings().fhir_nucc_prefixes
+        prefixes = mappings().nucc_prefixes
         return tuple((p, prefixes[p]) for p in sorted(prefixes, key=lambda p: (-len(p), p)))
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
@@ -293,7 +293,7 @@ def _provider_type_of(concepts: list[Any]) -> str | None:
     for concept in concepts:
         found = _code_in(concept, NUCC)
         if found:
-            token = table.fhir_provider_type(found[1])
+            token = table.provider_type(found[1])
             if token is not None:
                 return token
         for _, c in _codings(concept):

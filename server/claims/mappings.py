@@ -7,9 +7,9 @@ and X12 modules only ask this module. The file is read once per process (pyoxigr
 and checked when read: a code that two tokens claim, or a written code that would not read back,
 is refused with the file named, so an edit cannot silently change a round trip.
 
-Matching rules (the precedence the readers had as if-chains): an exact code wins over prefixes,
-a longer prefix over a shorter one, and a code nothing matches gets the code list's fallback
-payer or no value.
+Matching rules: a longer prefix wins over a shorter one, and a code nothing matches gets the code
+list's fallback payer or no value. Both readers share one NUCC taxonomy table, so the same claim
+gets the same provider type from FHIR and from 837P.
 """
 
 from __future__ import annotations
@@ -41,9 +41,7 @@ class MappingError(ValueError):
 class FormatMappings:
     """Every mapping of the file; dict-like fields are read-only views."""
 
-    fhir_nucc_prefixes: Mapping[str, str]          # NUCC code prefix -> providerType (FHIR reader)
-    x12_nucc_prefixes: Mapping[str, str]           # NUCC code prefix -> providerType (837P reader)
-    x12_nucc_codes: Mapping[str, str]              # exact NUCC code -> providerType (837P reader, before prefixes)
+    nucc_prefixes: Mapping[str, str]               # NUCC code prefix -> providerType (both readers)
     degrees: Mapping[str, str]                     # v2-0360 degree -> providerType (FHIR reader)
     written_nucc: Mapping[str, tuple[str, str]]    # providerType -> (NUCC code, display) (both writers)
     filing_codes: Mapping[str, str]                # SBR09 -> payer (837P reader)
@@ -56,13 +54,9 @@ class FormatMappings:
     payor_fallback: str | None                     # payer of any other named or identified payor
     payor_names: Mapping[str, str]                 # payer -> Coverage.payor display (FHIR writer)
 
-    def fhir_provider_type(self, nucc_code: str) -> str | None:
-        """providerType of a NUCC code in a FHIR coding (as written, longest prefix first), or None."""
-        return _match(nucc_code, {}, self.fhir_nucc_prefixes)
-
-    def x12_provider_type(self, nucc_code: str) -> str | None:
-        """providerType of an 837P PRV03 taxonomy (already trimmed and upper-cased): exact code, then prefix."""
-        return _match(nucc_code, self.x12_nucc_codes, self.x12_nucc_prefixes)
+    def provider_type(self, nucc_code: str) -> str | None:
+        """providerType of a NUCC taxonomy code (as the reader normalised it; longest prefix first), or None."""
+        return _match(nucc_code, self.nucc_prefixes)
 
     def degree_provider_type(self, degree: str) -> str | None:
         return self.degrees.get(degree)
@@ -92,9 +86,7 @@ def _longest_first(keys: Iterable[str]) -> list[str]:
     return sorted(keys, key=lambda k: (-len(k), k))
 
 
-def _match(code: str, exact: Mapping[str, str], prefixes: Mapping[str, str]) -> str | None:
-    if code in exact:
-        return exact[code]
+def _match(code: str, prefixes: Mapping[str, str]) -> str | None:
     for prefix in _longest_first(prefixes):
         if code.startswith(prefix):
             return prefixes[prefix]
@@ -126,9 +118,7 @@ def load(path: Path) -> FormatMappings:
         except (OSError, SyntaxError) as exc:
             raise MappingError(f"{source}: cannot read the format mappings: {exc}") from None
     reader = _Reader(store, path)
-    fhir_prefixes = reader.codes("fhirNuccTaxonomyPrefix")
-    x12_prefixes = reader.codes("x12NuccTaxonomyPrefix")
-    x12_codes = reader.codes("x12NuccTaxonomyCode")
+    nucc_prefixes = reader.codes("nuccTaxonomyPrefix")
     written_nucc = reader.written("writtenNuccTaxonomy", "writtenNuccDisplay")
     filing = reader.codes("claimFilingCode")
     written_filing = {token: code for token, (code, _) in reader.written("writtenClaimFilingCode").items()}
@@ -142,18 +132,16 @@ def load(path: Path) -> FormatMappings:
     payor_names = {token: name for token, (name, _) in reader.written("writtenPayorName").items()}
 
     for token, (code, _) in written_nucc.items():
-        for what, read in (("FHIR", _match(code, {}, fhir_prefixes)), ("837P", _match(code, x12_codes, x12_prefixes))):
-            if read != token:
-                raise MappingError(f"{path}: the NUCC code {code!r} written for {token!r} reads back from {what} "
-                                   f"as {read!r}")
+        if _match(code, nucc_prefixes) != token:
+            raise MappingError(f"{path}: the NUCC code {code!r} written for {token!r} reads back as "
+                               f"{_match(code, nucc_prefixes)!r}")
     for token, code in written_filing.items():
         if filing.get(code) != token:
             raise MappingError(f"{path}: SBR09 {code!r} written for {token!r} is not one of its m99:claimFilingCode")
     if no_payer is None or no_payer in filing:
         raise MappingError(f"{path}: {X12_FILING_LIST} needs one m99:writtenNoPayerCode that no payer reads")
     found = FormatMappings(
-        fhir_nucc_prefixes=_frozen(fhir_prefixes), x12_nucc_prefixes=_frozen(x12_prefixes),
-        x12_nucc_codes=_frozen(x12_codes), degrees=_frozen(reader.codes("hl7DegreeCode")),
+        nucc_prefixes=_frozen(nucc_prefixes), degrees=_frozen(reader.codes("hl7DegreeCode")),
         written_nucc=_frozen(written_nucc), filing_codes=_frozen(filing), written_filing=_frozen(written_filing),
         filing_no_payer=no_payer, sopt_prefixes=_frozen(sopt), sopt_fallback=reader.fallback(SOPT_LIST),
         written_sopt=_frozen(reader.written("writtenSopt", "writtenSoptDisplay")),

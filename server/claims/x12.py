@@ -52,9 +52,10 @@ def __getattr__(name: str) -> Any:
 def provider_type(taxonomy: str) -> str | None:
     """NUCC taxonomy code -> providerType (docs/x12-837p.md, "Provider type"); None when it says none of them.
 
-    An exact code of the mappings wins over a prefix (204D00000X is osteopath, other 20... codes physician).
+    The longest prefix of the mappings wins (204D... and 204C... are osteopath, other 20... codes physician),
+    the same table the FHIR reader uses.
     """
-    return mappings().x12_provider_type(taxonomy.strip().upper())
+    return mappings().provider_type(taxonomy.strip().upper())
 
 
 def dot_icd10(code: str) -> str:
