@@ -132,9 +132,9 @@ def load(path: Path) -> FormatMappings:
     payor_names = {token: name for token, (name, _) in reader.written("writtenPayorName").items()}
 
     for token, (code, _) in written_nucc.items():
-        if _match(code, nucc_prefixes) != token:
-            raise MappingError(f"{path}: the NUCC code {code!r} written for {token!r} reads back as "
-                               f"{_match(code, nucc_prefixes)!r}")
+        read = _match(code, nucc_prefixes)
+        if read != token:
+            raise MappingError(f"{path}: the NUCC code {code!r} written for {token!r} reads back as {read!r}")
     for token, code in written_filing.items():
         if filing.get(code) != token:
             raise MappingError(f"{path}: SBR09 {code!r} written for {token!r} is not one of its m99:claimFilingCode")

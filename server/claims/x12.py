@@ -228,6 +228,8 @@ def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
     param = pyx12.params.params()
     errh = pyx12.error_handler.errh_list()
     out: list[_Seg] = []
+    own_errors = (pyx12.errors.X12Error, pyx12.errors.EngineError)
+    problem = None
     try:
         reader = pyx12.x12context.X12ContextReader(param, errh, io.StringIO(text))
         reader.map_index_if.add_map("00501", "005010X222A2", "HC", None, _A1_MAP, "837P")
@@ -245,21 +247,17 @@ def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
             out.append(_Seg(raw, node.seg_data, loops, errs))
     except ClaimInputError:
         raise
-    except (pyx12.errors.X12Error, pyx12.errors.EngineError, IndexError, KeyError, TypeError, ValueError,
-            AttributeError) as exc:
-        number = len(out) + 1
-        seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
-        problem = f"the X12 reader stopped: {exc}"
-        if not isinstance(exc, (pyx12.errors.X12Error, pyx12.errors.EngineError)):
-            # pyx12 fails this way on some malformed segments (more components than its map knows, say)
-            problem = (f"the X12 reader could not read this segment ({type(exc).__name__}); check its elements, "
-                       "components and separators")
-        raise ClaimInputError(env.where(source, number, seg_id), problem) from None
-    if len(out) != len(env.segments):
-        number = len(out) + 1
-        seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
-        raise ClaimInputError(env.where(source, number, seg_id), "the X12 reader stopped reading here")
-    return out
+    except (*own_errors, IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        # besides its own errors, pyx12 fails with plain exceptions on some malformed segments (more
+        # components than its map knows, say)
+        problem = (f"the X12 reader stopped: {exc}" if isinstance(exc, own_errors) else
+                   f"the X12 reader could not read this segment ({type(exc).__name__}); check its elements, "
+                   "components and separators")
+    if problem is None and len(out) == len(env.segments):
+        return out
+    number = len(out) + 1
+    seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
+    raise ClaimInputError(env.where(source, number, seg_id), problem or "the X12 reader stopped reading here")
 
 
 # ----------------------------------------------------------------------------------------------

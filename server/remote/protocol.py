@@ -145,9 +145,8 @@ class Endpoints:
         """Hosts other than this machine that would get the credentials over plain http."""
         if self.authorization is None:
             return []
-        hosts = {urllib.parse.urlsplit(u).hostname or "" for u in (self.query, self.update, self.store)
-                 if urllib.parse.urlsplit(u).scheme == "http"}
-        return sorted(h for h in hosts if not _is_loopback(h))
+        parts = [urllib.parse.urlsplit(u) for u in (self.query, self.update, self.store)]
+        return sorted({p.hostname or "" for p in parts if p.scheme == "http" and not _is_loopback(p.hostname or "")})
 
 
 class _DeadlineReader(io.RawIOBase):

@@ -19,10 +19,11 @@ _SKIP = re.compile(
 )
 
 
-#: brackets ( { [ nested deeper than this are refused (the project's deepest query nests 9)
+#: brackets ( { [ nested deeper than this are refused (the project's own queries, named and rules,
+#: nest at most 12 deep: tests/test_named_queries.py)
 MAX_NESTING = 64
 #: more tokens than this (outside strings, IRIs and comments) are refused (a VALUES list of 5,000
-#: identifiers is about 5,000 tokens; the named queries have fewer than 400)
+#: identifiers is about 5,000 tokens; the project's own queries have at most 787)
 MAX_TOKENS = 25_000
 _BRACKET = re.compile(r"[(){}\[\]]")
 _TOKEN = re.compile(r"[\w:?$.-]+|\S")
@@ -32,14 +33,15 @@ def code_only(query: str) -> str:
     return _SKIP.sub(" ", query)
 
 
+def _has_keyword(code: str, keyword: str) -> bool:
+    return re.search(rf"(?<![\w:?$]){keyword}(?![\w:-])", code, flags=re.IGNORECASE) is not None
+
+
 def uses_keyword(query: str, keyword: str) -> bool:
-    return re.search(rf"(?<![\w:?$]){keyword}(?![\w:-])", code_only(query), flags=re.IGNORECASE) is not None
+    return _has_keyword(code_only(query), keyword)
 
 
-def nesting_and_tokens(query: str, stop_at: int | None = None) -> tuple[int, int, int]:
-    """(deepest bracket nesting, tokens, line where the nesting first passed `stop_at`, else 0), counted
-    outside strings, IRIs and comments."""
-    code = code_only(query)
+def _measure(code: str, stop_at: int | None) -> tuple[int, int, int]:
     depth = deepest = 0
     for match in _BRACKET.finditer(code):
         depth += 1 if match.group() in "({[" else -1
@@ -50,11 +52,19 @@ def nesting_and_tokens(query: str, stop_at: int | None = None) -> tuple[int, int
     return deepest, sum(1 for _ in _TOKEN.finditer(code)), 0
 
 
+def nesting_and_tokens(query: str, stop_at: int | None = None) -> tuple[int, int, int]:
+    """(deepest bracket nesting, tokens, line where the nesting first passed `stop_at`, else 0), counted
+    outside strings, IRIs and comments."""
+    return _measure(code_only(query), stop_at)
+
+
 def shape_problem(query: str) -> str | None:
-    """Why the query's text is refused before it runs (SERVICE, nesting, length), or None."""
-    if uses_keyword(query, "SERVICE"):
+    """Why the query's text is refused before it runs (SERVICE, nesting, length), or None. The text is
+    blanked once (strings, IRIs, comments) for all three checks: every /sparql request runs them."""
+    code = code_only(query)
+    if _has_keyword(code, "SERVICE"):
         return "SERVICE is refused: this endpoint never sends requests to other servers"
-    _deepest, tokens, line = nesting_and_tokens(query, stop_at=MAX_NESTING)
+    _deepest, tokens, line = _measure(code, MAX_NESTING)
     if line:
         return (f"the query nests brackets more than {MAX_NESTING} deep (line {line}); "
                 "flatten it (a VALUES list or FILTER IN instead of nested groups)")
