@@ -19,6 +19,7 @@ from server.sparql.snapshot import ensure_snapshot, locked
 from server.store import Store
 from server.validation import batch
 from server.validation.fast import FastValidator
+from server.validation.output import claim_json
 
 ROOT = Path(__file__).resolve().parent.parent
 CLEAN = json.loads((ROOT / "examples/clean-medicare-claim.json").read_text())
@@ -106,6 +107,85 @@ def test_units_cut_big_files_into_batches(tmp_path):
     units = list(batch.units([path], batch_size=10))
     assert [len(u.objects) for u in units] == [10, 10, 5]
     assert units[2].wheres[0] == f"{path}: claims[20]"
+
+
+def _read_units(units) -> tuple[list[str], set[str]]:
+    """The claim ids a unit stream reads, in order, and its errors."""
+    ids: list[str] = []
+    errors: set[str] = set()
+    for unit in units:
+        claims, bad = batch.parse(unit)
+        ids += [c.claim_id for c in claims]
+        errors |= {str(e) for e in bad}
+    return ids, errors
+
+
+def test_a_claim_id_repeated_in_a_later_unit_of_a_file_is_refused(tmp_path):
+    """Cutting a file into units changes no result: a repeat is refused across units as within one."""
+    broken = dict(CLEAN, id="C-0", visitNumber="three")  # fails the field checks: its id does not count
+    claims = [broken, *(dict(CLEAN, id=f"C-{i}") for i in range(5)), dict(CLEAN, id="C-1"), dict(CLEAN, id="C-4")]
+    array = tmp_path / "many.json"
+    array.write_text(json.dumps(claims))
+    lines = tmp_path / "many.jsonl"
+    lines.write_text("".join(json.dumps(c) + "\n" for c in claims))
+    whole, cut = _read_units(batch.units([array], batch_size=100)), _read_units(batch.units([array], batch_size=2))
+    assert whole == cut
+    assert cut[0] == ["C-0", "C-1", "C-2", "C-3", "C-4"]
+    assert {e for e in cut[1] if "twice" in e} == {f"{array}: claims[6].id: claim 'C-1' appears twice in one file",
+                                                   f"{array}: claims[7].id: claim 'C-4' appears twice in one file"}
+    assert any("claims[0]" in e and "visitNumber" in e for e in cut[1])
+    whole, cut = _read_units(batch.units([lines], batch_size=100)), _read_units(batch.units([lines], batch_size=3))
+    assert whole == cut and {e for e in cut[1] if "twice" in e} == {
+        f"{lines}:7: claim.id: claim 'C-1' appears twice in one file",
+        f"{lines}:8: claim.id: claim 'C-4' appears twice in one file"}
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps([dict(CLEAN, id="C-1")]))  # the same id in another file is another claim
+    assert _read_units(batch.units([array, other], batch_size=2))[0][-1] == "C-1"
+
+
+def test_an_837p_file_is_cut_into_units_and_validates_as_read_whole(tmp_path, validator):
+    from server.claims.readers import read_text
+    from server.synth.generator import generate
+
+    x12_claims = []
+    for claim in generate(40, 11):
+        claim = {k: v for k, v in claim.items() if k not in ("findings", "visitNumber")}
+        try:
+            write_837p([claim])
+        except ValueError:  # a field 837P cannot carry
+            continue
+        x12_claims.append(claim)
+    x12_claims = x12_claims[:7]
+    text = write_837p(x12_claims)
+    bad = text.replace("CLM*" + x12_claims[2]["id"] + "*", "CLM**", 1)  # the third claim loses its CLM01
+    path = tmp_path / "claims.837"
+    path.write_text(bad)
+    units = list(batch.units([path], batch_size=3))
+    assert [len(u.objects) for u in units] == [3, 3] and [len(u.errors) for u in units] == [1, 0]
+    assert "CLM01 (the claim identifier, patient control number) is missing" in str(units[0].errors[0])
+    assert units[0].wheres[0].startswith(f"{path}: CLM at segment ")
+    outcomes = list(batch.validate_units(units, validator=validator))
+    errors: list = []
+    alone = validator.validate(read_text(bad, str(path), None, errors)).claims
+    assert [claim_json(r) for o in outcomes for r in o.reports] == [claim_json(r) for r in alone]
+    assert [str(e) for o in outcomes for e in o.errors] == [str(e) for e in errors]
+
+
+def test_a_unit_holding_more_claims_than_the_batch_is_validated_batch_by_batch(validator):
+    """A FHIR Bundle (or JSON-LD, Turtle) file is one unit; its claims still go to the engine in batches."""
+    sizes: list[int] = []
+
+    class Counting:
+        def validate(self, claims):
+            sizes.append(len(claims))
+            return validator.validate(claims)
+
+    bundle = json.dumps(write_fhir_bundle([dict(CLEAN, id=f"F-{i}") for i in range(5)]))
+    cut = batch.run_unit(Counting(), batch.Unit("bundle.json", text=bundle, fmt="fhir", batch_size=2))
+    assert sizes == [2, 2, 1]
+    whole = batch.run_unit(validator, batch.Unit("bundle.json", text=bundle, fmt="fhir"))
+    assert [claim_json(r) for r in cut.reports] == [claim_json(r) for r in whole.reports]
+    assert [r.claim.rsplit("/", 1)[-1] for r in cut.reports] == [f"F-{i}" for i in range(5)]
 
 
 # -- loading ---------------------------------------------------------------------------------------

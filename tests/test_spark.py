@@ -374,3 +374,24 @@ def test_a_load_interrupted_on_spark_leaves_whole_batches_only(spark, claims_dir
     ids = [row["id"].value for row in target.store.query(
         f"SELECT ?id WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ ?c a <{M99}Claim> ; <{M99}claimId> ?id }} }}")]
     assert sorted(ids) == [f"GEN-{n:04d}" for n in range(50)]  # the first two batches, whole; nothing of the third
+
+
+def test_a_partition_refuses_a_claim_id_repeated_in_lines_of_one_file():
+    """The executor's units (no Spark needed): a repeat across batches of one file's lines is refused,
+    the same id in another file is not, and whole files are cut as `m99kg validate` cuts them."""
+    from server.claims.x12_write import write_837p
+    from server.spark import worker
+
+    good = json.loads(CLEAN.read_text(encoding="utf-8"))
+
+    def line(n: int, cid: str) -> tuple[str, int, bytes]:
+        return ("a.jsonl", n, json.dumps(dict(good, id=cid)).encode())
+
+    x12 = write_837p([{k: v for k, v in dict(good, id=f"X-{i}").items() if k not in ("findings", "visitNumber")}
+                      for i in range(3)]).encode()
+    records = [line(1, "A-1"), line(2, "A-2"), line(3, "A-1"), ("c.837", None, x12),
+               ("b.jsonl", 1, json.dumps(dict(good, id="A-1")).encode())]
+    units = list(worker.units(records, None, 2))
+    assert [u.objects and [o["id"] for o in u.objects] for u in units] == [
+        ["A-1", "A-2"], [], ["X-0", "X-1"], ["X-2"], ["A-1"]]
+    assert [str(e) for e in units[1].errors] == ["a.jsonl:3: claim.id: claim 'A-1' appears twice in one file"]

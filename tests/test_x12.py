@@ -7,6 +7,7 @@ import datetime as dt
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 import rdflib
 from rdflib.compare import isomorphic
 
+from server.claims import x12
 from server.claims.errors import ClaimInputError
 from server.claims.jsonform import claims_from_objects
 from server.claims.readers import read_path, read_text
@@ -257,6 +259,49 @@ def test_bad_units_name_segment_and_element_and_keep_the_other_claims():
         claims_from_x12(bad, "file.837")  # without an errors list the bad claim raises
     half = text.replace("SV1*HC:98940:AT*0*UN*1", "SV1*HC:98940:AT*0*UN*1.5")
     assert "SV104 '1.5' is not a whole number of units" in str(refused_claim(half))
+
+
+def test_a_file_refused_after_a_bad_claim_hands_over_no_claim_error():
+    """Claims are read as the walk goes, yet a file refused later on reports only the file's error."""
+    text = write_837p([clean_claim(), *more_claims()], created=CREATED)
+    bad = text.replace("SV1*HC:97110:GP*0*UN*3", "SV1*HC:97110:GP*0*UN*x")
+    broken = re.sub(r"SE\*(\d+)\*", lambda m: f"SE*{int(m.group(1)) + 1}*", bad)
+    errors: list[ClaimInputError] = []
+    with pytest.raises(ClaimInputError, match="SE count of"):
+        claim_objects_from_x12(broken, "bad.837", errors)
+    assert errors == []
+    with pytest.raises(ClaimInputError, match="SE count of"):  # and without a list: the file's error, not the claim's
+        claim_objects_from_x12(broken, "bad.837")
+
+
+def test_claims_are_given_out_while_the_file_is_walked():
+    """What bounds the reader's memory by the claims, not by pyx12's segments: the grouping is lazy."""
+    text = write_837p([clean_claim(), *more_claims()], created=CREATED)
+    env = x12._envelope(text, "f.837")
+    walked: list = []
+
+    def walk():
+        for seg in x12._walk(text, env, "f.837"):
+            walked.append(seg.seg_id)
+            yield seg
+
+    claims = x12._group(walk(), env, "f.837")
+    assert next(claims).clm.value("CLM01") == "CLEAN-MCR-0001"
+    assert walked.count("CLM") == 1 and len(walked) < len(env.segments)
+    assert [c.clm.value("CLM01") for c in claims] == ["PT-7", "OMT.3", "MD_1"]
+    assert len(walked) == len(env.segments)
+
+
+def test_line_numbers_stay_right_deep_into_a_long_file():
+    """The envelope counts lines forward from the last segment (it once recounted from the start)."""
+    claims = [dict(clean_claim(), id=f"C-{i}") for i in range(40)]
+    text = write_837p(claims, created=CREATED)
+    at = text.rfind("*UN*1*")  # the last claim's service line
+    bad = text[:at] + "*UN*x*" + text[at + 6:]
+    n = bad[:at].count("\n") + 1
+    errors: list[ClaimInputError] = []
+    claim_objects_from_x12(bad, "long.837", errors)
+    assert [str(e) for e in errors] == [f"long.837:{n}: segment {n} (SV1): SV104 'x' is not a number"]
 
 
 def test_a_segment_pyx12_itself_cannot_read_is_refused_with_its_position():

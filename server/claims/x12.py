@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -69,7 +70,7 @@ def dot_icd10(code: str) -> str:
 # because pyx12's raw reader silently stops at an empty segment or a missing terminator.
 
 
-@dataclass
+@dataclass(slots=True)
 class _Raw:
     number: int  # 1-based position in the file, ISA = 1 (pyx12's count too)
     seg_id: str
@@ -115,6 +116,7 @@ def _envelope(text: str, source: str) -> _Envelope:
     segments: list[_Raw] = []
     pieces = text.split(terminator)
     offset = 0
+    line, counted = 1, 0  # line numbers counted forward from the last segment: linear in the file size
     for i, piece in enumerate(pieces):
         start = offset + len(piece) - len(piece.lstrip("\n\r"))
         offset += len(piece) + 1
@@ -128,7 +130,8 @@ def _envelope(text: str, source: str) -> _Envelope:
                     f"the file ends without the segment terminator {terminator!r} declared in ISA"
                     + (f" (after {prev.seg_id}): truncated file or wrong terminator" if prev else ""))
             break
-        line = text.count("\n", 0, start) + 1
+        line += text.count("\n", counted, start)
+        counted = start
         seg_id = body.split(element)[0]
         number = len(segments) + 1
         if not body.strip():
@@ -204,7 +207,7 @@ def _check_envelope(env: _Envelope, source: str) -> None:
 # Walking the file with pyx12.
 
 
-@dataclass
+@dataclass(slots=True)
 class _Seg:
     raw: _Raw
     seg: Any  # pyx12.segment.Segment
@@ -219,7 +222,8 @@ class _Seg:
         return (self.seg.get_value(ref) or "").strip()
 
 
-def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
+def _walk(text: str, env: _Envelope, source: str) -> Iterator[_Seg]:
+    """The segments as pyx12 places them, one at a time; raises where pyx12 stops before the end."""
     import pyx12.error_handler
     import pyx12.errors
     import pyx12.params
@@ -227,7 +231,7 @@ def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
 
     param = pyx12.params.params()
     errh = pyx12.error_handler.errh_list()
-    out: list[_Seg] = []
+    walked = 0
     own_errors = (pyx12.errors.X12Error, pyx12.errors.EngineError)
     problem = None
     try:
@@ -244,7 +248,8 @@ def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
             errs = [(str(e[0]), str(e[1]), None) for e in (*errh.err_isa, *errh.err_gs, *errh.err_st, *errh.err_seg)]
             errs += [(str(e[0]), str(e[1]), str(e[3]) if e[3] else None) for e in errh.err_ele]
             errh.reset()
-            out.append(_Seg(raw, node.seg_data, loops, errs))
+            walked += 1
+            yield _Seg(raw, node.seg_data, loops, errs)
     except ClaimInputError:
         raise
     except (*own_errors, IndexError, KeyError, TypeError, ValueError, AttributeError) as exc:
@@ -253,9 +258,9 @@ def _walk(text: str, env: _Envelope, source: str) -> list[_Seg]:
         problem = (f"the X12 reader stopped: {exc}" if isinstance(exc, own_errors) else
                    f"the X12 reader could not read this segment ({type(exc).__name__}); check its elements, "
                    "components and separators")
-    if problem is None and len(out) == len(env.segments):
-        return out
-    number = len(out) + 1
+    if problem is None and walked == len(env.segments):
+        return
+    number = walked + 1
     seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
     raise ClaimInputError(env.where(source, number, seg_id), problem or "the X12 reader stopped reading here")
 
@@ -283,8 +288,13 @@ class _ClaimSegs:
     segments: list[_Seg] = field(default_factory=list)
 
 
-def _group(segs: list[_Seg], env: _Envelope, source: str) -> list[_ClaimSegs]:
-    """Split the walked file into claims, each with the billing-provider and subscriber context it sits in."""
+def _group(segs: Iterable[_Seg], env: _Envelope, source: str) -> Iterator[_ClaimSegs]:
+    """Split the walked file into claims, each with the billing-provider and subscriber context it sits in.
+
+    A claim is given out once its contexts can no longer change (at the next HL or envelope
+    segment, or the end), so the segments of the claims before it can be let go: the memory a
+    large file takes is its claims' objects, not every pyx12 segment.
+    """
     claims: list[_ClaimSegs] = []
     billing = _Context()
     subscriber = _Context()
@@ -295,12 +305,16 @@ def _group(segs: list[_Seg], env: _Envelope, source: str) -> list[_ClaimSegs]:
             message = next(m for code, m, e in s.errors if e is None and code in _STRUCTURE_CODES)
             raise ClaimInputError(env.where(source, s.raw.number, s.seg_id), _pyx12_problem(s, message, env))
         if s.seg_id in ("ISA", "GS", "ST"):
+            yield from claims
+            claims.clear()
             billing, subscriber, current = _Context(), _Context(), None
             continue
         if s.seg_id in ("SE", "GE", "IEA"):
             current = None
             continue
         if s.seg_id == "HL":
+            yield from claims
+            claims.clear()
             level = s.value("HL03")
             current = None
             if level == "20":
@@ -331,7 +345,7 @@ def _group(segs: list[_Seg], env: _Envelope, source: str) -> list[_ClaimSegs]:
             ctx.filing = s.value("SBR09")
         elif s.seg_id == "NM1" and s.loops[-1:] == ("2010BA",):
             ctx.member = s.value("NM109") or None
-    return claims
+    yield from claims
 
 
 def _structural(s: _Seg) -> bool:
@@ -530,22 +544,24 @@ def claim_objects_from_x12(text: str, source: str = "<input>",
     """
     text = text.lstrip()
     env = _envelope(text, source)
-    segs = _walk(text, env, source)
     objects: list[dict] = []
     wheres: list[str] = []
-    grouped = _group(segs, env, source)
-    if not grouped:
-        raise ClaimInputError(source, "no claim found: the interchange has no CLM segment (loop 2300)")
-    for c in grouped:
+    bad_claims: list[ClaimInputError] = []  # handed over only when the whole file was read
+    found = 0
+    for c in _group(_walk(text, env, source), env, source):
+        found += 1
         try:
             objects.append(_claim_object(c, env))
         except _Bad as bad:
-            exc = ClaimInputError(env.where(source, bad.seg.raw.number, bad.seg.seg_id), bad.problem)
-            if errors is None:
-                raise exc from None
-            errors.append(exc)
+            bad_claims.append(ClaimInputError(env.where(source, bad.seg.raw.number, bad.seg.seg_id), bad.problem))
             continue
         wheres.append(f"{source}: CLM at segment {c.clm.raw.number}")
+    if not found:
+        raise ClaimInputError(source, "no claim found: the interchange has no CLM segment (loop 2300)")
+    if bad_claims and errors is None:
+        raise bad_claims[0]
+    if errors is not None:
+        errors.extend(bad_claims)
     return objects, wheres
 
 

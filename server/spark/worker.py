@@ -50,42 +50,40 @@ def _decode(data: bytes, where: str, suffix: str = "") -> str:
 
 
 def file_units(name: str, data: bytes, input_format: str | None, batch_size: int) -> Iterator[Unit]:
-    """The units of one whole file, as `batch.units` cuts them (plain JSON in chunks, other formats whole)."""
-    from server.claims.jsonform import load_json
-    from server.claims.readers import detect_format
-
+    """The units of one whole file, as `batch.units` cuts them (JSON and 837P in chunks, other formats whole)."""
     try:
-        text = _decode(data, name)
-        kind = input_format or detect_format(text)
-        if kind != "json":
-            yield Unit(name, text=text, fmt=kind)
-            return
-        items = load_json(text, name)
+        yield from batch.text_units(_decode(data, name), name, input_format, batch_size)
     except ClaimInputError as exc:
         yield Unit(name, [], [], errors=[exc])
-        return
     except RecursionError:
         yield Unit(name, [], [], errors=[ClaimInputError(name, TOO_DEEP)])
-        return
-    for start in range(0, len(items), batch_size):
-        chunk = items[start:start + batch_size]
-        wheres = [f"{name}: claim"] if len(items) == 1 else [f"{name}: claims[{start + i}]" for i in range(len(chunk))]
-        yield Unit(name, chunk, wheres)
 
 
 def units(records: Iterable[Record], input_format: str | None, batch_size: int) -> Iterator[Unit]:
-    """Work units from a partition's records: consecutive lines of one file are batched together."""
+    """Work units from a partition's records: consecutive lines of one file are batched together.
+
+    A claim id repeated in lines of one file is refused within the partition (as `batch.json_lines`
+    does within a file); Spark gives each partition its own lines, so a repeat in another partition
+    is not seen.
+    """
     pending: Unit | None = None
+    ids, ids_for = batch.FileIds(), None
+
+    def flush(unit: Unit) -> Unit:
+        return ids.unit(unit.source, unit.objects or [], unit.wheres or [], batch_size, unit.errors)
+
     for name, line, data in records:
         if line is None:
             if pending is not None:
-                yield pending
+                yield flush(pending)
                 pending = None
             yield from file_units(name, data, input_format, batch_size)
             continue
         if pending is not None and (pending.source != name or len(pending.objects or []) >= batch_size):
-            yield pending
+            yield flush(pending)
             pending = None
+        if name != ids_for:
+            ids, ids_for = batch.FileIds(), name
         if pending is None:
             pending = Unit(name, [], [])
         try:
@@ -107,7 +105,7 @@ def units(records: Iterable[Record], input_format: str | None, batch_size: int) 
         pending.objects.append(obj)
         pending.wheres.append(f"{name}:{line}: claim")
     if pending is not None:
-        yield pending
+        yield flush(pending)
 
 
 def claim_row(report: Any, with_json: bool) -> Row:
@@ -130,9 +128,8 @@ def validate_partition(records: Iterable[Record], input_format: str | None = Non
                        engine: str = "fast", with_json: bool = True) -> Iterator[Row]:
     """mapPartitions body: the partition's claims validated in batches of `batch_size`, in input order."""
     for unit in units(records, input_format, batch_size):
-        claims, errors = batch.parse(unit)
-        for exc in errors:
+        outcome = batch.run_unit(validator(engine), unit)
+        for exc in outcome.errors:
             yield error_row(exc, with_json)
-        if claims:
-            for report in validator(engine).validate(claims).claims:
-                yield claim_row(report, with_json)
+        for report in outcome.reports:
+            yield claim_row(report, with_json)

@@ -1,10 +1,16 @@
 """Batch validation: files and folders of any claim format in, per-claim reports out, as a stream.
 
-Input is cut into work units: a plain-JSON file (or JSON Lines file) into chunks of claim objects,
-any other format (JSON-LD, Turtle, FHIR, X12) one file per unit. Units are read lazily and
-validated by the fast engine in batches, in this process or in worker processes (one per core),
-and the per-claim reports come back in input order. Memory is bounded by the batch size and the
-number of units in flight, never by the total: a million claims stream through.
+Input is cut into work units: a plain-JSON, JSON Lines or X12 837P file into chunks of claim
+objects, any other format (JSON-LD, Turtle, FHIR) one file per unit. Units are read lazily and
+validated by the fast engine in batches of at most the batch size, in this process or in worker
+processes (one per core), and the per-claim reports come back in input order. Memory is bounded by
+the batch size and the number of units in flight, never by the total: a million claims stream
+through. (An 837P file is read to claim objects here, in the process that cuts the units, so that
+its claims are validated by every worker and not by one.)
+
+A claim id may appear once per file. Within one unit the JSON claim reader refuses a repeat; across
+the units of a file, `FileIds` does, with the same message, so cutting a file into units changes
+no result.
 """
 
 from __future__ import annotations
@@ -35,6 +41,7 @@ class Unit:
     text: str | None = None
     fmt: str | None = None
     errors: list[ClaimInputError] = field(default_factory=list)  # found while reading (a bad JSON line)
+    batch_size: int = DEFAULT_BATCH  # claims validated at once: a file of another format may hold more
 
 
 @dataclass
@@ -75,8 +82,52 @@ def _read(path: Path) -> str:
         raise ClaimInputError(str(path), f"cannot read: {exc.strerror}") from None
 
 
+class FileIds:
+    """The claim ids of one file seen so far, to refuse a repeat in a later unit of the file.
+
+    An id counts once its claim passes the field checks, as in `jsonform.claims_from_objects`,
+    so a file cut into units gets the errors it gets read whole. Memory: the ids of one file.
+    """
+
+    def __init__(self) -> None:
+        self.seen: set[str] = set()
+
+    def unit(self, source: str, objects: list, wheres: list[str], batch_size: int,
+             errors: list[ClaimInputError] | None = None) -> Unit:
+        from server.claims.jsonform import check_claim
+
+        keep: list = []
+        keep_wheres: list[str] = []
+        bad = list(errors or [])
+        for obj, where in zip(objects, wheres, strict=True):
+            try:
+                check_claim(obj, where)
+            except ClaimInputError:
+                keep.append(obj)  # the claim reader reports it, with the unit's other errors
+                keep_wheres.append(where)
+                continue
+            if obj["id"] in self.seen:
+                bad.append(ClaimInputError(f"{where}.id", f"claim {obj['id']!r} appears twice in one file"))
+                continue
+            self.seen.add(obj["id"])
+            keep.append(obj)
+            keep_wheres.append(where)
+        return Unit(source, keep, keep_wheres, errors=bad, batch_size=batch_size)
+
+
+def _chunks(source: str, objects: list, wheres: list[str], batch_size: int,
+            errors: list[ClaimInputError] | None = None) -> Iterator[Unit]:
+    ids = FileIds()
+    if not objects and errors:
+        yield Unit(source, [], [], errors=list(errors), batch_size=batch_size)
+    for start in range(0, len(objects), batch_size):
+        yield ids.unit(source, objects[start:start + batch_size], wheres[start:start + batch_size], batch_size,
+                       errors if start == 0 else None)
+
+
 def json_lines(lines: Iterable[str], source: str, batch_size: int) -> Iterator[Unit]:
     """Units of claim objects from JSON Lines (one claim per line); a bad line is an error of its unit."""
+    ids = FileIds()
     objects: list = []
     wheres: list[str] = []
     bad: list[ClaimInputError] = []
@@ -93,10 +144,10 @@ def json_lines(lines: Iterable[str], source: str, batch_size: int) -> Iterator[U
             continue
         wheres.append(f"{source}:{n}: claim")
         if len(objects) == batch_size:
-            yield Unit(source, objects, wheres, errors=bad)
+            yield ids.unit(source, objects, wheres, batch_size, bad)
             objects, wheres, bad = [], [], []
     if objects or bad:
-        yield Unit(source, objects, wheres, errors=bad)
+        yield ids.unit(source, objects, wheres, batch_size, bad)
 
 
 def _json_lines_file(path: Path, batch_size: int) -> Iterator[Unit]:
@@ -107,30 +158,35 @@ def _json_lines_file(path: Path, batch_size: int) -> Iterator[Unit]:
         raise ClaimInputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
 
 
+def text_units(text: str, source: str, fmt: str | None = None, batch_size: int = DEFAULT_BATCH) -> Iterator[Unit]:
+    """The units of one file's text (format detected unless given). A file refused whole raises
+    ClaimInputError, or RecursionError for JSON nested too deep; the caller reports it."""
+    from server.claims.jsonform import load_json
+    from server.claims.readers import detect_format
+    from server.claims.x12 import claim_objects_from_x12
+
+    kind = fmt or detect_format(text)
+    if kind == "json":
+        items = load_json(text, source)
+        wheres = [f"{source}: claim"] if len(items) == 1 else [f"{source}: claims[{i}]" for i in range(len(items))]
+        yield from _chunks(source, items, wheres, batch_size)
+    elif kind == "x12":
+        bad: list[ClaimInputError] = []
+        objects, wheres = claim_objects_from_x12(text, source, bad)
+        yield from _chunks(source, objects, wheres, batch_size, bad)
+    else:
+        yield Unit(source, text=text, fmt=kind, batch_size=batch_size)
+
+
 def units(paths: Iterable[Path], fmt: str | None = None, batch_size: int = DEFAULT_BATCH,
           errors: list[ClaimInputError] | None = None) -> Iterator[Unit]:
     """Work units for the files and folders named; unreadable files go to `errors` (or raise)."""
-    from server.claims.jsonform import load_json
-    from server.claims.readers import detect_format
-
     for path in claim_files(paths):
         try:
             if fmt in (None, "json") and path.suffix.lower() in (".jsonl", ".ndjson"):
                 yield from _json_lines_file(path, batch_size)
                 continue
-            text = _read(path)
-            kind = fmt or detect_format(text)
-            if kind != "json":
-                yield Unit(str(path), text=text, fmt=kind)
-                continue
-            items = load_json(text, str(path))
-            for start in range(0, len(items), batch_size):
-                chunk = items[start:start + batch_size]
-                if len(items) == 1:
-                    wheres = [f"{path}: claim"]
-                else:
-                    wheres = [f"{path}: claims[{start + i}]" for i in range(len(chunk))]
-                yield Unit(str(path), chunk, wheres)
+            yield from text_units(_read(path), str(path), fmt, batch_size)
         except (ClaimInputError, RecursionError) as exc:
             bad = exc if isinstance(exc, ClaimInputError) else ClaimInputError(str(path), TOO_DEEP)
             if errors is None:
@@ -196,8 +252,11 @@ def _work(args: tuple[Unit, bool]) -> Outcome:
 
 
 def run_unit(validator, unit: Unit, keep_claims: bool = False) -> Outcome:
+    """Parse one unit and validate its claims, at most `unit.batch_size` at a time."""
     claims, errors = parse(unit)
-    reports = validator.validate(claims).claims if claims else []
+    size = max(1, unit.batch_size)
+    reports = [report for start in range(0, len(claims), size)
+               for report in validator.validate(claims[start:start + size]).claims]
     return Outcome(reports, claims if keep_claims else [], errors)
 
 
