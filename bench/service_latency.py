@@ -12,6 +12,8 @@ unbounded). Request kinds:
   validate  POST /validate with one generated claim, a different one each request (seeded; what a
             billing system sends: concurrent requests carry different claims)
   validate-same  POST /validate with examples/clean-medicare-claim.json every time
+  validate-x12   POST /validate with one generated claim as an 837P interchange (application/edi-x12),
+            a different one each request
 
 Validation runs the fast engine in the server process (about 20 ms of CPU for a batch of one
 claim, most of it Oxigraph parsing the 46 rule queries; concurrent requests share a batch, see
@@ -69,6 +71,7 @@ KINDS = [
     Kind("code", "GET", "/codes/M99.04"),
     Kind("validate", "POST", "/validate", None, {"Content-Type": "application/json"}),
     Kind("validate-same", "POST", "/validate", EXAMPLE_CLAIM.read_bytes(), {"Content-Type": "application/json"}),
+    Kind("validate-x12", "POST", "/validate", None, {"Content-Type": "application/edi-x12"}),
 ]
 
 
@@ -78,6 +81,24 @@ def generated_bodies(count: int, seed: int = 7) -> tuple[bytes, ...]:
     from server.synth.generator import generate
 
     return tuple(json.dumps(claim).encode() for claim in generate(count, seed))
+
+
+def x12_bodies(count: int, seed: int = 7) -> tuple[bytes, ...]:
+    """`count` different one-claim 837P interchanges (generated claims that an 837P can carry)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from server.claims.x12_write import write_837p
+    from server.synth.generator import generate
+
+    bodies: list[bytes] = []
+    for claim in generate(count * 6, seed):
+        try:
+            bodies.append(write_837p([{k: v for k, v in claim.items() if k not in ("findings", "visitNumber")}])
+                          .encode())
+        except ValueError:  # a field an 837P cannot carry
+            continue
+        if len(bodies) == count:
+            break
+    return tuple(bodies)
 
 
 @dataclass
@@ -191,7 +212,8 @@ def main() -> int:
     args = parser.parse_args()
     levels = [int(x) for x in args.levels.split(",")]
     kinds = [k for k in KINDS if k.name in args.kinds.split(",")]
-    kinds = [replace(k, bodies=generated_bodies(2 * args.validate_requests + 10)) if k.name == "validate" else k
+    bodies = {"validate": generated_bodies, "validate-x12": x12_bodies}
+    kinds = [replace(k, bodies=bodies[k.name](2 * args.validate_requests + 10)) if k.name in bodies else k
              for k in kinds]
 
     with tempfile.TemporaryDirectory(prefix="m99kg-bench-") as tmp:

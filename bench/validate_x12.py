@@ -7,11 +7,13 @@ interchange and as a JSON Lines file. Then prints:
 - the reader's stages on that file, in this process: the envelope check, the pyx12 walk, the
   grouping into claims and their JSON objects; claims per second;
 - the reader's memory: the peak RSS of a fresh process reading the file, above its RSS before;
+- reading a one-claim 837P (a `POST /validate` body) with pyx12's maps kept, and parsed again for
+  the file as pyx12 alone does;
 - `m99kg validate`'s pipeline (batch.units -> validate_units -> JSON Lines to /dev/null) on the
-  837P file and on the JSON Lines file, with 1 and 2 worker processes; claims per second and the
-  ratio X12 / JSON.
+  837P file, on the same claims as a folder of --files smaller 837P files, and on the JSON Lines
+  file, with 1 and 2 worker processes; claims per second and the ratio X12 / JSON.
 
-Run: .venv/bin/python bench/validate_x12.py [--claims 10000] [--seed 42] [--batch-size 1000]
+Run: .venv/bin/python bench/validate_x12.py [--claims 10000] [--files 20] [--seed 42] [--batch-size 1000]
 """
 
 from __future__ import annotations
@@ -63,6 +65,25 @@ def reader_stages(text: str) -> dict[str, float]:
     return {"envelope": envelope - start, "pyx12 walk": walk - envelope, "claims": done - walk}
 
 
+def one_claim_ms(text: str, repeat: int = 30) -> tuple[float, float]:
+    """ms to read a one-claim 837P: with the maps kept, and with them parsed for the file."""
+    import pyx12.x12context
+
+    from server.claims import x12
+
+    x12.claim_objects_from_x12(text, "one.837", [])
+    real = x12._loaded_maps()._module
+    times = []
+    for fresh in (False, True):
+        start = time.perf_counter()
+        for _ in range(repeat):
+            if fresh:
+                pyx12.x12context.map_if = real  # the next read parses the maps again
+            x12.claim_objects_from_x12(text, "one.837", [])
+        times.append((time.perf_counter() - start) / repeat * 1000)
+    return times[0], times[1]
+
+
 def _reader_memory(path: str, warm_up: str, answer) -> None:
     from procmem import peak_rss_mib, rss_mib
 
@@ -86,7 +107,7 @@ def reader_memory(path: Path, warm_up: str) -> tuple[float, float, int]:
     return result
 
 
-def pipeline(path: Path, workers: int, batch_size: int) -> tuple[float, int, int]:
+def pipeline(path: Path, workers: int, batch_size: int) -> tuple[float, int, int]:  # path: a file or folder
     """(seconds, reports, input errors) of batch validation of one file, reports written as JSON Lines."""
     from server.claims.errors import ClaimInputError
     from server.validation import batch
@@ -113,6 +134,7 @@ def main() -> None:
     parser.add_argument("--claims", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=20, help="the claims also as this many 837P files")
     args = parser.parse_args()
     claims = x12_claims(args.claims, args.seed)
     with tempfile.TemporaryDirectory(prefix="m99kg-x12-") as tmp:
@@ -120,6 +142,11 @@ def main() -> None:
         text = write_837p(claims)
         x12_path.write_text(text, encoding="utf-8")
         json_path.write_text("".join(json.dumps(c) + "\n" for c in claims), encoding="utf-8")
+        folder = Path(tmp) / "files"
+        folder.mkdir()
+        per_file = -(-len(claims) // args.files)
+        for n, start in enumerate(range(0, len(claims), per_file)):
+            (folder / f"claims-{n:04d}.837").write_text(write_837p(claims[start:start + per_file]), encoding="utf-8")
         size = len(text.encode()) / 2**20
         print(f"machine: {os.cpu_count()} cores; seed {args.seed}; {len(claims)} claims, one 837P interchange of "
               f"{size:.1f} MiB ({text.count('~')} segments)")
@@ -130,6 +157,8 @@ def main() -> None:
         for name, seconds in stages.items():
             print(f"  {name:<12} {seconds:7.2f} s  {seconds / len(claims) * 1000:6.3f} ms per claim")
         print(f"  {'total':<12} {total:7.2f} s  {len(claims) / total:6.0f} claims/s")
+        kept, fresh = one_claim_ms(write_837p(claims[:1]))
+        print(f"  one-claim file: {kept:.1f} ms with pyx12's maps kept, {fresh:.1f} ms parsing them for the file")
         before, peak, read = reader_memory(x12_path, write_837p(claims[:1]))
         print(f"  memory: a fresh process reading the file peaks {peak - before:.0f} MiB above its RSS before "
               f"({before:.0f} -> {peak:.0f} MiB; {(peak - before) / size:.1f} MiB per MiB of X12; {read} claims)")
@@ -143,14 +172,15 @@ def main() -> None:
         rates: dict[tuple[str, int], float] = {}
         for workers in (1, 2):
             startup = pipeline(one, workers, args.batch_size)[0]
-            for name, path in (("JSON Lines", json_path), ("837P", x12_path)):
+            for name, path in (("JSON Lines", json_path), ("837P", x12_path), (f"837P ×{args.files}", folder)):
                 seconds, reports, errors = pipeline(path, workers, args.batch_size)
                 rates[name, workers] = reports / max(seconds - startup, 1e-9)
                 print(f"  {name:<12} {workers:>7} {startup:8.1f} {seconds:8.1f} {rates[name, workers]:9.0f} "
                       f"{reports:>8} {errors:>7}")
         for workers in (1, 2):
-            ratio = rates["837P", workers] / rates["JSON Lines", workers]
-            print(f"  837P / JSON Lines, {workers} worker(s): {ratio:.2f}")
+            for name in ("837P", f"837P ×{args.files}"):
+                ratio = rates[name, workers] / rates["JSON Lines", workers]
+                print(f"  {name} / JSON Lines, {workers} worker(s): {ratio:.2f}")
 
 
 if __name__ == "__main__":

@@ -143,19 +143,35 @@ def test_a_claim_id_repeated_in_a_later_unit_of_a_file_is_refused(tmp_path):
     assert _read_units(batch.units([array, other], batch_size=2))[0][-1] == "C-1"
 
 
-def test_an_837p_file_is_cut_into_units_and_validates_as_read_whole(tmp_path, validator):
-    from server.claims.readers import read_text
+def _x12_claims(count: int) -> list[dict]:
+    """Generated claims that an 837P can carry."""
     from server.synth.generator import generate
 
-    x12_claims = []
-    for claim in generate(40, 11):
+    kept = []
+    for claim in generate(count * 6, 11):
         claim = {k: v for k, v in claim.items() if k not in ("findings", "visitNumber")}
         try:
             write_837p([claim])
         except ValueError:  # a field 837P cannot carry
             continue
-        x12_claims.append(claim)
-    x12_claims = x12_claims[:7]
+        kept.append(claim)
+    return kept[:count]
+
+
+def test_an_837p_of_at_most_a_batch_is_one_unit_read_by_a_worker():
+    text = write_837p(_x12_claims(3))
+    for variant in (text, text.replace("~\n", "~"), text.replace("~\n", "~\r\n"), text.replace("~", "|")):
+        assert batch.x12_claim_count(variant) == 3
+        units = list(batch.text_units(variant, "f.837", None, 3))
+        assert len(units) == 1 and units[0].text == variant and units[0].fmt == "x12"
+        assert [len(u.objects) for u in batch.text_units(variant, "f.837", None, 2)] == [2, 1]
+    assert batch.x12_claim_count("ISA*00") == 0
+
+
+def test_an_837p_file_is_cut_into_units_and_validates_as_read_whole(tmp_path, validator):
+    from server.claims.readers import read_text
+
+    x12_claims = _x12_claims(7)
     text = write_837p(x12_claims)
     bad = text.replace("CLM*" + x12_claims[2]["id"] + "*", "CLM**", 1)  # the third claim loses its CLM01
     path = tmp_path / "claims.837"

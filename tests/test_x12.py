@@ -403,3 +403,57 @@ def test_read_path_detects_x12(tmp_path):
     path = tmp_path / "c.837"
     path.write_text(write_837p([clean_claim(), copy.deepcopy(more_claims()[0])], created=CREATED), encoding="utf-8")
     assert [g.claim_id for g in read_path(path)] == ["CLEAN-MCR-0001", "PT-7"]
+
+
+def _outcome(text: str, name: str) -> list:
+    """What the reader makes of a file, as JSON: the claims and where, the claim errors, or the file's error."""
+    errors: list[ClaimInputError] = []
+    try:
+        objects, wheres = claim_objects_from_x12(text, name, errors)
+    except ClaimInputError as exc:
+        return ["file", str(exc)]
+    return ["read", objects, wheres, [str(e) for e in errors]]
+
+
+def _map_cases() -> dict[str, str]:
+    text = write_837p([clean_claim(), *more_claims()], created=CREATED)
+    cases = {"clean.837": text,
+             "sv104.837": text.replace("SV1*HC:97110:GP*0*UN*3", "SV1*HC:97110:GP*0*UN*x"),
+             "se.837": re.sub(r"SE\*(\d+)\*", lambda m: f"SE*{int(m.group(1)) + 1}*", text),
+             "clm05.837": text.replace("***11:B:1*", "***11:::1*")}
+    if CORPUS.is_dir():
+        cases |= {name: corpus(name) for name in EXPECTED}
+    return cases
+
+
+_UNCACHED = """
+import json, sys
+import pyx12.x12context
+sys.path.insert(0, sys.argv[1])
+from tests.test_x12 import _map_cases, _outcome
+real = pyx12.x12context.map_if
+out = {}
+for name, text in _map_cases().items():
+    out[name] = _outcome(text, name)
+    pyx12.x12context.map_if = real  # every file parses its maps afresh, as pyx12 alone does
+print(json.dumps(out))
+"""
+
+
+def test_pyx12_maps_are_loaded_once_and_shared_by_every_file_and_thread():
+    """Reading with the maps kept gives what pyx12 gives parsing them for each file (in another process),
+    in any order and on several threads at once; the maps are parsed once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cases = _map_cases()
+    fresh = json.loads(subprocess.run([sys.executable, "-c", _UNCACHED, str(ROOT)], capture_output=True, text=True,
+                                      check=True, cwd=ROOT, timeout=600).stdout)
+    forward = {name: _outcome(text, name) for name, text in cases.items()}
+    loads = x12._loaded_maps().loads
+    backward = {name: _outcome(cases[name], name) for name in reversed(cases)}
+    with ThreadPoolExecutor(4) as pool:
+        threaded = dict(zip(cases, pool.map(lambda item: _outcome(item[1], item[0]), cases.items()), strict=True))
+    assert json.loads(json.dumps(forward)) == fresh
+    assert backward == forward and threaded == forward
+    assert 1 <= loads <= 3 and x12._loaded_maps().loads == loads  # the control map and the 837P map
+    assert [o[0] for o in forward.values()].count("read") >= 2 and any(o[0] == "file" for o in forward.values())
