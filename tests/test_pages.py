@@ -10,8 +10,6 @@ import csv
 import io
 import json
 import os
-import socket
-import threading
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -19,11 +17,11 @@ from pathlib import Path
 
 import pytest
 import rdflib
-import waitress
 
 from server.web.app import create_app
 from server.web.config import Config
 from server.web.serve import build
+from tests.httpserve import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -46,17 +44,12 @@ def _missing(what: str):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = Config(port=port, data_dir=tmp_path_factory.mktemp("data"), query_timeout=2.0, row_limit=1000,
                     max_body=200_000, workers=2, token=None, cors_origins=[])
     app, pool = build(config)
-    httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=6)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield {"base": f"http://127.0.0.1:{port}", "app": app, "pool": pool}
-    httpd.close()
+    with serving(app, port):
+        yield {"base": f"http://127.0.0.1:{port}", "app": app, "pool": pool}
     pool.close()
 
 

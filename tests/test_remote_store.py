@@ -21,7 +21,6 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
-import waitress
 
 from server.cli import main as cli_main
 from server.codecard import CodeCards
@@ -36,6 +35,7 @@ from server.sparql.worker import QueryRequest, QueryResponse
 from server.web.app import create_app
 from server.web.config import Config
 from server.web.serve import build, build_remote
+from tests.httpserve import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 M9904 = "http://purl.bioontology.org/ontology/ICD10CM/M99.04"
@@ -48,12 +48,6 @@ SLOW_Q = 'SELECT * WHERE { ?a ?b ?c . ?d ?e ?f . FILTER(STR(?c) = CONCAT(STR(?f)
 GROUP_LIST = re.compile(r"[A-Za-z0-9.-]+(?:,? [A-Za-z0-9.-]+)+")
 SAMPLE = {"icd10cm": "M99.04", "mechanism": "subluxation", "region": "sacral", "site": "neural-canal",
           "cpt": "98941", "region-list": "cervical,lumbar", "family": "cmt", "strength": "typical"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def oxigraph_executable() -> str:
@@ -129,13 +123,10 @@ def services(remote, store):
     started = time.monotonic()
     app, pool = build(config)
     start_seconds = time.monotonic() - started
-    httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=6)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
     embedded = create_app(Config(query_timeout=3.0, row_limit=1000, token=None, cors_origins=[]),
                           LocalPool(store, 1000), store).test_client()
-    yield {"base": f"http://127.0.0.1:{port}", "app": app, "embedded": embedded, "start_seconds": start_seconds}
-    httpd.close()
+    with serving(app, port):
+        yield {"base": f"http://127.0.0.1:{port}", "app": app, "embedded": embedded, "start_seconds": start_seconds}
     pool.close()
 
 

@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import logging
-import socket
 import threading
 import time
 import urllib.error
@@ -16,13 +15,13 @@ from pathlib import Path
 
 import pytest
 import rdflib
-import waitress
 from SPARQLWrapper import JSON, SPARQLWrapper
 
 from server.namespaces import GRAPH_CODESET
 from server.web.app import create_app
 from server.web.config import Config
 from server.web.serve import build
+from tests.httpserve import free_port, serving
 
 ROOT = Path(__file__).resolve().parent.parent
 M9904 = "http://purl.bioontology.org/ontology/ICD10CM/M99.04"
@@ -41,9 +40,7 @@ class Access(logging.Handler):
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     config = Config(port=port, data_dir=tmp_path_factory.mktemp("data"), query_timeout=3.0, row_limit=1000,
                     max_body=200_000, workers=2, token=None, cors_origins=["https://analyst.example"])
     app, pool = build(config)
@@ -51,11 +48,8 @@ def server(tmp_path_factory):
     logger = logging.getLogger("m99kg.access")
     logger.addHandler(access)
     logger.setLevel(logging.INFO)
-    httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=6)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
-    yield {"base": f"http://127.0.0.1:{port}", "app": app, "pool": pool, "access": access}
-    httpd.close()
+    with serving(app, port):
+        yield {"base": f"http://127.0.0.1:{port}", "app": app, "pool": pool, "access": access}
     pool.close()
     logger.removeHandler(access)
 

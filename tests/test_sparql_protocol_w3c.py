@@ -32,10 +32,8 @@ import io
 import json
 import os
 import re
-import socket
 import sys
 import tempfile
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -61,6 +59,7 @@ from server.sparql.pool import QueryPool  # noqa: E402
 from server.store import Store  # noqa: E402
 from server.web.app import create_app  # noqa: E402
 from server.web.config import Config  # noqa: E402
+from tests.httpserve import free_port, serving  # noqa: E402
 
 CORPUS = ROOT.parent / "shared" / "corpora" / "sparql-protocol"
 RDF_MANIFEST = CORPUS / "protocol" / "manifest.ttl"
@@ -268,17 +267,9 @@ def collect() -> list[ProtocolTest]:
 
 # --- the service -----------------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def running_service(data_dir: Path, graphs: list[tuple[Path, str]]) -> Iterator[int]:
     """The real service on a free loopback port over the knowledge graphs plus `graphs`; yields the port."""
-    import waitress
-
     snapshot = data_dir / "snapshot-with-protocol-graphs"
     store = ox.Store(str(snapshot))
     for path, graph in resources.knowledge_files() + graphs:
@@ -290,13 +281,10 @@ def running_service(data_dir: Path, graphs: list[tuple[Path, str]]) -> Iterator[
     pool = QueryPool(str(snapshot), workers=2, timeout=10.0)
     config = Config(port=port, data_dir=data_dir, workers=2, token=None, cors_origins=[])
     app = create_app(config, pool, Store(oxstore=ox.Store.read_only(str(snapshot))))
-    httpd = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=httpd.run, daemon=True)
-    thread.start()
     try:
-        yield port
+        with serving(app, port, threads=4):
+            yield port
     finally:
-        httpd.close()
         pool.close()
 
 

@@ -426,11 +426,18 @@ def _map_cases() -> dict[str, str]:
     return cases
 
 
-_UNCACHED = """
+_PYX12_ALONE = """
 import json, sys
 import pyx12.x12context
 sys.path.insert(0, sys.argv[1])
+from server.claims import x12
 from tests.test_x12 import _map_cases, _outcome
+
+class Every:
+    def __contains__(self, seg_id):
+        return True
+
+x12._ELEMENTS_READ = Every()  # pyx12 checks the elements of every segment, as it does alone
 real = pyx12.x12context.map_if
 out = {}
 for name, text in _map_cases().items():
@@ -441,12 +448,13 @@ print(json.dumps(out))
 
 
 def test_pyx12_maps_are_loaded_once_and_shared_by_every_file_and_thread():
-    """Reading with the maps kept gives what pyx12 gives parsing them for each file (in another process),
+    """Reading with the maps kept, and element checks only where the reader reads them, gives what
+    pyx12 alone gives (parsing its maps for each file, checking every element; in another process),
     in any order and on several threads at once; the maps are parsed once."""
     from concurrent.futures import ThreadPoolExecutor
 
     cases = _map_cases()
-    fresh = json.loads(subprocess.run([sys.executable, "-c", _UNCACHED, str(ROOT)], capture_output=True, text=True,
+    fresh = json.loads(subprocess.run([sys.executable, "-c", _PYX12_ALONE, str(ROOT)], capture_output=True, text=True,
                                       check=True, cwd=ROOT, timeout=600).stdout)
     forward = {name: _outcome(text, name) for name, text in cases.items()}
     loads = x12._loaded_maps().loads
@@ -457,3 +465,25 @@ def test_pyx12_maps_are_loaded_once_and_shared_by_every_file_and_thread():
     assert backward == forward and threaded == forward
     assert 1 <= loads <= 3 and x12._loaded_maps().loads == loads  # the control map and the 837P map
     assert [o[0] for o in forward.values()].count("read") >= 2 and any(o[0] == "file" for o in forward.values())
+
+
+def test_element_checks_run_only_where_the_reader_reads_elements(monkeypatch):
+    text = write_837p([clean_claim()], created=CREATED)
+    n4 = next(seg for seg in text.split("~\n") if seg.startswith("N4*"))
+    bad = text.replace(n4 + "~", n4 + "*" + "X" * 40 + "~", 1)  # an address with an element too many
+
+    def n4_errors() -> list:
+        env = x12._envelope(bad, "f.837")
+        return [s.errors for s in x12._walk(bad, env, "f.837") if s.seg_id == "N4"]
+
+    assert n4_errors() == [[], []]  # the billing provider's address (made bad) and the subscriber's
+
+    class Every:
+        def __contains__(self, seg_id: str) -> bool:
+            return True
+
+    monkeypatch.setattr(x12, "_ELEMENTS_READ", Every())
+    found = n4_errors()
+    assert found[0] and found[1] == []  # pyx12's element findings on the address, which the reader never reads:
+    assert all(element is not None or code not in x12._STRUCTURE_CODES for code, _, element in found[0])
+    assert _outcome(bad, "f.837") == _outcome(text, "f.837")

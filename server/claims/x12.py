@@ -242,6 +242,39 @@ def _loaded_maps() -> _LoadedMaps:
     return pyx12.x12context.map_if
 
 
+# Segments whose element errors this reader reads (`_claim_object`, last loop). pyx12 checks every
+# element of every segment (lengths, code lists, types: about a third of its walk); for the other
+# segments (addresses, names of other parties, demographics, LX, HL...) those findings are never
+# read: only the walker's placement and count errors are, and they come from elsewhere. So a walk
+# of this reader skips the element check there. Its segment-level findings carry code "8", which
+# is not a structural code, so nothing the reader uses is lost (tests/test_x12.py compares with
+# pyx12 unchanged on every corpus file).
+_ELEMENTS_READ = frozenset({"NM1", "PRV", "SBR", "DTP", "CLM", "HI", "SV1"})
+
+
+def _reader_errors() -> type:
+    """The error list of this reader's walks, installing (once) pyx12's element check that skips,
+    for those walks only, the segments whose element errors the reader never reads."""
+    import pyx12.error_handler
+    import pyx12.x12context
+
+    installed = pyx12.x12context.apply_segment_errors
+    if getattr(installed, "reader_errors", None) is None:
+        pyx12_check = installed
+
+        class ReaderErrors(pyx12.error_handler.errh_list):
+            """pyx12's error list, marking a walk of this reader (other walks keep pyx12's full check)."""
+
+        def apply_segment_errors(node: Any, seg_data: Any, errh: Any) -> bool:
+            if isinstance(errh, ReaderErrors) and seg_data.get_seg_id() not in _ELEMENTS_READ:
+                return True
+            return pyx12_check(node, seg_data, errh)
+
+        apply_segment_errors.reader_errors = ReaderErrors  # type: ignore[attr-defined]
+        pyx12.x12context.apply_segment_errors = installed = apply_segment_errors
+    return installed.reader_errors
+
+
 @dataclass(slots=True)
 class _Seg:
     raw: _Raw
@@ -259,14 +292,13 @@ class _Seg:
 
 def _walk(text: str, env: _Envelope, source: str) -> Iterator[_Seg]:
     """The segments as pyx12 places them, one at a time; raises where pyx12 stops before the end."""
-    import pyx12.error_handler
     import pyx12.errors
     import pyx12.params
     import pyx12.x12context
 
     _loaded_maps()
     param = pyx12.params.params()
-    errh = pyx12.error_handler.errh_list()
+    errh = _reader_errors()()
     walked = 0
     own_errors = (pyx12.errors.X12Error, pyx12.errors.EngineError)
     problem = None
