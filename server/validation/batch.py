@@ -107,7 +107,7 @@ class FileIds:
         for obj, where in zip(objects, wheres, strict=True):
             try:
                 check_claim(obj, where)
-            except ClaimInputError:
+            except (ClaimInputError, RecursionError):
                 keep.append(obj)  # the claim reader reports it, with the unit's other errors
                 keep_wheres.append(where)
                 continue
