@@ -126,6 +126,28 @@ def test_one_bad_claim_in_a_file_does_not_lose_the_others():
     assert len(errors) == 1 and "claims[1]" in errors[0].where
 
 
+def test_a_claim_with_nothing_a_claim_is_read_by_is_an_input_error_not_lost(tmp_path):
+    """{"id": "B"} once became no graph and no error; the readers and the batch now name it."""
+    from server.validation import batch
+
+    items = [dict(README_CLAIM, id="GOOD"), {"id": "BARE"}, {"id": "VISIT", "visitNumber": 3, "patient": "P-1"}]
+    errors: list[ClaimInputError] = []
+    graphs = read_text(json.dumps(items), "f.json", None, errors)
+    assert [g.claim_id for g in graphs] == ["GOOD"]
+    assert [(e.where, e.problem.split(" has ")[0]) for e in errors] == [
+        ("f.json: claims[1]", "claim 'BARE'"), ("f.json: claims[2]", "claim 'VISIT'")]
+    assert "nothing to validate" in errors[0].problem
+    with pytest.raises(ClaimInputError, match="claim 'BARE' has none of the fields"):
+        read_text('{"id": "BARE"}', "body")
+    with pytest.raises(ClaimInputError, match=r"claim\.id: required"):  # found by fuzzing: a TypeError (500)
+        read_text('{"id": {}, "payer": "medicare"}', "body")
+    lines = tmp_path / "f.jsonl"
+    lines.write_text("".join(json.dumps(i) + "\n" for i in items))
+    outcomes = list(batch.validate_units(batch.units([lines], batch_size=2)))
+    assert [r.claim.rsplit("/", 1)[-1] for o in outcomes for r in o.reports] == ["GOOD"]
+    assert [e.where for o in outcomes for e in o.errors] == [f"{lines}:2: claim", f"{lines}:3: claim"]
+
+
 def test_turtle_that_does_not_parse_is_an_input_error():
     with pytest.raises(ClaimInputError, match="not valid Turtle"):
         read_text("<a> <b> .", "c.ttl", "turtle")

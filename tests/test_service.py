@@ -332,6 +332,8 @@ def test_validate(server):
     status, _h, data = call(server, "/validate", "POST", b'{"id": "A", "diagnoses": [,]}',
                             {"Content-Type": "application/json"})
     assert status == 400 and "not valid JSON" in json.loads(data)["error"]
+    status, _h, data = call(server, "/validate", "POST", b'{"id": "BARE"}', {"Content-Type": "application/json"})
+    assert status == 400 and "claim 'BARE' has none of the fields a claim is read by" in json.loads(data)["error"]
     assert call(server, "/validate", "POST", b"x", {"Content-Type": "text/plain"})[0] == 415
 
 

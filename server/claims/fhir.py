@@ -20,9 +20,10 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
+from server.claims.accounted import claim_graphs
 from server.claims.errors import ClaimInputError
 from server.claims.graph import ClaimGraph
-from server.claims.jsonform import _CODE, _ID, _MODIFIER, _TOKEN, check_text, claims_from_objects
+from server.claims.jsonform import _CODE, _ID, _MODIFIER, _TOKEN, check_text
 from server.claims.mappings import mappings
 
 # Code systems of the standards (recognised on input, written on output).
@@ -588,4 +589,4 @@ def claims_from_fhir(text: str, source: str = "<input>",
                      errors: list[ClaimInputError] | None = None) -> list[ClaimGraph]:
     """The Claims of a FHIR R4 Claim or Bundle as claim graphs (through the plain JSON form)."""
     items, wheres = claim_objects_from_fhir(text, source, errors)
-    return claims_from_objects(items, source, errors, wheres)
+    return claim_graphs(items, source, errors, wheres)

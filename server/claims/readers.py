@@ -115,7 +115,9 @@ def _read_text(text: str, source: str, fmt: str | None, errors: list[ClaimInputE
     if fmt not in FORMATS:
         raise ClaimInputError(source, f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
     if fmt == "json":
-        return jsonform.claims_from_json(text, source, errors)
+        from server.claims.accounted import claim_graphs
+
+        return claim_graphs(jsonform.load_json(text, source), source, errors)
     if fmt == "fhir":
         from server.claims import fhir
 

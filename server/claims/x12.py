@@ -636,7 +636,7 @@ def claim_objects_from_x12(text: str, source: str = "<input>",
 def claims_from_x12(text: str, source: str = "<input>",
                     errors: list[ClaimInputError] | None = None) -> list[ClaimGraph]:
     """The claims of an 837P interchange as normalised claim graphs (the same graphs as their JSON form)."""
-    from server.claims.jsonform import claims_from_objects
+    from server.claims.accounted import claim_graphs
 
     objects, wheres = claim_objects_from_x12(text, source, errors)
-    return claims_from_objects(objects, source, errors, wheres)
+    return claim_graphs(objects, source, errors, wheres)

@@ -225,13 +225,13 @@ def object_units(objects: Iterable[dict], source: str = "<generated>",
 
 def parse(unit: Unit) -> tuple[list[ClaimGraph], list[ClaimInputError]]:
     """The claim graphs of one unit; bad claims (or a bad file) become errors, the rest still load."""
-    from server.claims.jsonform import claims_from_objects
+    from server.claims.accounted import claim_graphs
     from server.claims.readers import read_text
 
     errors: list[ClaimInputError] = list(unit.errors)
     try:
         if unit.objects is not None:
-            return claims_from_objects(unit.objects, unit.source, errors, unit.wheres), errors
+            return claim_graphs(unit.objects, unit.source, errors, unit.wheres), errors
         return read_text(unit.text or "", unit.source, unit.fmt, errors), errors
     except ClaimInputError as exc:
         errors.append(exc)
