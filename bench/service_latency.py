@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import itertools
 import json
 import math
 import os
@@ -86,19 +87,11 @@ def generated_bodies(count: int, seed: int = 7) -> tuple[bytes, ...]:
 def x12_bodies(count: int, seed: int = 7) -> tuple[bytes, ...]:
     """`count` different one-claim 837P interchanges (generated claims that an 837P can carry)."""
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-    from server.claims.x12_write import write_837p
+    from server.claims.x12_write import writable_claims, write_837p
     from server.synth.generator import generate
 
-    bodies: list[bytes] = []
-    for claim in generate(count * 6, seed):
-        try:
-            bodies.append(write_837p([{k: v for k, v in claim.items() if k not in ("findings", "visitNumber")}])
-                          .encode())
-        except ValueError:  # a field an 837P cannot carry
-            continue
-        if len(bodies) == count:
-            break
-    return tuple(bodies)
+    return tuple(write_837p([claim]).encode()
+                 for claim in itertools.islice(writable_claims(generate(count * 6, seed)), count))
 
 
 @dataclass

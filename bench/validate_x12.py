@@ -19,6 +19,7 @@ Run: .venv/bin/python bench/validate_x12.py [--claims 10000] [--files 20] [--see
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import multiprocessing as mp
 import os
@@ -34,20 +35,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 def x12_claims(count: int, seed: int) -> list[dict]:
     """`count` generated claims that an 837P can carry (the generator's others are skipped)."""
-    from server.claims.x12_write import write_837p
+    from server.claims.x12_write import writable_claims
     from server.synth.generator import generate
 
-    kept: list[dict] = []
-    for claim in generate(count * 3, seed):
-        claim = {k: v for k, v in claim.items() if k not in ("findings", "visitNumber")}
-        try:
-            write_837p([claim])
-        except ValueError:
-            continue
-        kept.append(claim)
-        if len(kept) == count:
-            return kept
-    raise SystemExit(f"only {len(kept)} of {count * 3} generated claims fit an 837P; lower --claims")
+    kept = list(itertools.islice(writable_claims(generate(count * 3, seed)), count))
+    if len(kept) < count:
+        raise SystemExit(f"only {len(kept)} of {count * 3} generated claims fit an 837P; lower --claims")
+    return kept
 
 
 def reader_stages(text: str) -> dict[str, float]:

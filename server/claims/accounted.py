@@ -18,13 +18,17 @@ NOT_A_CLAIM = ("claim {id!r} has none of the fields a claim is read by (diagnose
                "serviceDate), so there is nothing to validate; give at least its diagnoses and lines")
 
 
+def item_wheres(source: str, count: int) -> list[str]:
+    """Where each of `count` claim objects of one document is, as the JSON claim reader names them."""
+    return [f"{source}: claim"] if count == 1 else [f"{source}: claims[{i}]" for i in range(count)]
+
+
 def claim_graphs(items: list[Any], source: str = "<input>", errors: list[ClaimInputError] | None = None,
                  wheres: list[str] | None = None) -> list[ClaimGraph]:
     """`jsonform.claims_from_objects`, plus an input error for each well-formed object that gave no graph."""
     from server.claims.jsonform import check_claim, claims_from_objects
 
-    if wheres is None:
-        wheres = [f"{source}: claims[{i}]" for i in range(len(items))] if len(items) > 1 else [f"{source}: claim"]
+    wheres = item_wheres(source, len(items)) if wheres is None else wheres
     graphs = claims_from_objects(items, source, errors, wheres)
     read = {g.claim_id for g in graphs}
     for obj, where in zip(items, wheres, strict=True):

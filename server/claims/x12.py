@@ -242,7 +242,7 @@ def _loaded_maps() -> _LoadedMaps:
     return pyx12.x12context.map_if
 
 
-# Segments whose element errors this reader reads (`_claim_object`, last loop). pyx12 checks every
+# Segments whose element errors this reader reads (`_claim_object`, at its end). pyx12 checks every
 # element of every segment (lengths, code lists, types: about a third of its walk); for the other
 # segments (addresses, names of other parties, demographics, LX, HL...) those findings are never
 # read: only the walker's placement and count errors are, and they come from elsewhere. So a walk
@@ -532,7 +532,7 @@ def _claim_object(c: _ClaimSegs, env: _Envelope) -> dict[str, Any]:
     # pyx12's element errors on the elements mapped above (code lists, lengths) come last: the
     # checks above give the more specific message for the same element.
     for s in [*c.billing.segments, *c.subscriber.segments, *c.segments]:
-        if s.seg_id in ("NM1", "PRV", "SBR", "DTP", "CLM", "HI", "SV1") and _mapped_here(s, c):
+        if s.seg_id in _ELEMENTS_READ and _mapped_here(s, c):
             for _code, message, element in s.errors:
                 if element and _MAPPED.match(element):
                     raise _Bad(s, f"{element}: {message}")

@@ -166,6 +166,7 @@ def _json_lines_file(path: Path, batch_size: int) -> Iterator[Unit]:
 def text_units(text: str, source: str, fmt: str | None = None, batch_size: int = DEFAULT_BATCH) -> Iterator[Unit]:
     """The units of one file's text (format detected unless given). A file refused whole raises
     ClaimInputError, or RecursionError for JSON nested too deep; the caller reports it."""
+    from server.claims.accounted import item_wheres
     from server.claims.jsonform import load_json
     from server.claims.readers import detect_format
     from server.claims.x12 import claim_objects_from_x12
@@ -173,8 +174,7 @@ def text_units(text: str, source: str, fmt: str | None = None, batch_size: int =
     kind = fmt or detect_format(text)
     if kind == "json":
         items = load_json(text, source)
-        wheres = [f"{source}: claim"] if len(items) == 1 else [f"{source}: claims[{i}]" for i in range(len(items))]
-        yield from _chunks(source, items, wheres, batch_size)
+        yield from _chunks(source, items, item_wheres(source, len(items)), batch_size)
     elif kind == "x12" and x12_claim_count(text) > batch_size:
         bad: list[ClaimInputError] = []
         objects, wheres = claim_objects_from_x12(text, source, bad)
