@@ -2,18 +2,23 @@
 
 Generates seeded synthetic claims (server.synth), keeps those an 837P can carry (no findings, no
 visit number: the writer refuses what the format has no element for), and writes them as ONE 837P
-interchange and as a JSON Lines file. Then prints:
+interchange (transaction sets of at most --claims-per-set claims, 5,000 as the TR3 recommends),
+the same interchange as a single transaction set, and a JSON Lines file. Then prints:
 
 - the reader's stages on that file, in this process: the envelope check, the pyx12 walk, the
   grouping into claims and their JSON objects; claims per second;
+- reading the file with its transaction sets read in 2 processes (server.claims.x12_split) beside
+  one process, and whether both give the same claims;
 - the reader's memory: the peak RSS of a fresh process reading the file, above its RSS before;
 - reading a one-claim 837P (a `POST /validate` body) with pyx12's maps kept, and parsed again for
   the file as pyx12 alone does;
-- `m99kg validate`'s pipeline (batch.units -> validate_units -> JSON Lines to /dev/null) on the
-  837P file, on the same claims as a folder of --files smaller 837P files, and on the JSON Lines
-  file, with 1 and 2 worker processes; claims per second and the ratio X12 / JSON.
+- `m99kg validate`'s pipeline (batch.units -> validate_units -> JSON Lines to /dev/null, with as
+  many reader processes as workers, as the CLI runs it) on the 837P file, on it as one transaction
+  set, on the same claims as a folder of --files smaller 837P files, and on the JSON Lines file,
+  with 1 and 2 worker processes; claims per second and the ratio X12 / JSON.
 
 Run: .venv/bin/python bench/validate_x12.py [--claims 10000] [--files 20] [--seed 42] [--batch-size 1000]
+     [--claims-per-set 5000]
 """
 
 from __future__ import annotations
@@ -57,6 +62,22 @@ def reader_stages(text: str) -> dict[str, float]:
     done = time.perf_counter()
     assert objects
     return {"envelope": envelope - start, "pyx12 walk": walk - envelope, "claims": done - walk}
+
+
+def split_reading(text: str) -> tuple[float, float, bool]:
+    """(seconds in one process, seconds with the transaction sets read in 2 processes, same result)."""
+    from server.claims.x12 import claim_objects_from_x12
+    from server.claims.x12_split import claim_objects_split
+
+    start = time.perf_counter()
+    one_errors: list = []
+    one = claim_objects_from_x12(text, "bench.837", one_errors)
+    middle = time.perf_counter()
+    two_errors: list = []
+    two = claim_objects_split(text, "bench.837", two_errors, workers=2)
+    end = time.perf_counter()
+    same = one == two and [str(e) for e in one_errors] == [str(e) for e in two_errors]
+    return middle - start, end - middle, same
 
 
 def one_claim_ms(text: str, repeat: int = 30) -> tuple[float, float]:
@@ -112,7 +133,8 @@ def pipeline(path: Path, workers: int, batch_size: int) -> tuple[float, int, int
     with open(os.devnull, "w") as out:
         writer = ReportWriter(out, "jsonl")
         start = time.perf_counter()
-        for outcome in batch.validate_units(batch.units([path], None, batch_size, errors), "fast", workers):
+        work = batch.units([path], None, batch_size, errors, read_workers=workers)
+        for outcome in batch.validate_units(work, "fast", workers):
             errors += outcome.errors
             for report in outcome.reports:
                 writer.add(report)
@@ -122,19 +144,22 @@ def pipeline(path: Path, workers: int, batch_size: int) -> tuple[float, int, int
 
 
 def main() -> None:
-    from server.claims.x12_write import write_837p
+    from server.claims.x12_write import CLAIMS_PER_SET, write_837p
 
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--claims", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--batch-size", type=int, default=1000)
     parser.add_argument("--files", type=int, default=20, help="the claims also as this many 837P files")
+    parser.add_argument("--claims-per-set", type=int, default=CLAIMS_PER_SET, help="claims per transaction set")
     args = parser.parse_args()
     claims = x12_claims(args.claims, args.seed)
     with tempfile.TemporaryDirectory(prefix="m99kg-x12-") as tmp:
         x12_path, json_path = Path(tmp) / "claims.837", Path(tmp) / "claims.jsonl"
-        text = write_837p(claims)
+        text = write_837p(claims, claims_per_set=args.claims_per_set)
         x12_path.write_text(text, encoding="utf-8")
+        one_set = Path(tmp) / "one-set.837"
+        one_set.write_text(write_837p(claims, claims_per_set=len(claims)), encoding="utf-8")
         json_path.write_text("".join(json.dumps(c) + "\n" for c in claims), encoding="utf-8")
         folder = Path(tmp) / "files"
         folder.mkdir()
@@ -143,7 +168,7 @@ def main() -> None:
             (folder / f"claims-{n:04d}.837").write_text(write_837p(claims[start:start + per_file]), encoding="utf-8")
         size = len(text.encode()) / 2**20
         print(f"machine: {os.cpu_count()} cores; seed {args.seed}; {len(claims)} claims, one 837P interchange of "
-              f"{size:.1f} MiB ({text.count('~')} segments)")
+              f"{size:.1f} MiB ({text.count('~')} segments, {text.count('ST*837*')} transaction sets)")
 
         stages = reader_stages(text)
         total = sum(stages.values())
@@ -151,6 +176,10 @@ def main() -> None:
         for name, seconds in stages.items():
             print(f"  {name:<12} {seconds:7.2f} s  {seconds / len(claims) * 1000:6.3f} ms per claim")
         print(f"  {'total':<12} {total:7.2f} s  {len(claims) / total:6.0f} claims/s")
+        one_process, two_processes, same = split_reading(text)
+        print(f"  read in one process: {one_process:.2f} s ({len(claims) / one_process:.0f} claims/s); its transaction "
+              f"sets in 2 processes: {two_processes:.2f} s ({len(claims) / two_processes:.0f} claims/s, "
+              f"×{one_process / two_processes:.2f}); the same claims, wheres and errors: {same}")
         kept, fresh = one_claim_ms(write_837p(claims[:1]))
         print(f"  one-claim file: {kept:.1f} ms with pyx12's maps kept, {fresh:.1f} ms parsing them for the file")
         before, peak, read = reader_memory(x12_path, write_837p(claims[:1]))
@@ -166,13 +195,14 @@ def main() -> None:
         rates: dict[tuple[str, int], float] = {}
         for workers in (1, 2):
             startup = pipeline(one, workers, args.batch_size)[0]
-            for name, path in (("JSON Lines", json_path), ("837P", x12_path), (f"837P ×{args.files}", folder)):
+            for name, path in (("JSON Lines", json_path), ("837P", x12_path), ("837P 1 set", one_set),
+                               (f"837P ×{args.files}", folder)):
                 seconds, reports, errors = pipeline(path, workers, args.batch_size)
                 rates[name, workers] = reports / max(seconds - startup, 1e-9)
                 print(f"  {name:<12} {workers:>7} {startup:8.1f} {seconds:8.1f} {rates[name, workers]:9.0f} "
                       f"{reports:>8} {errors:>7}")
         for workers in (1, 2):
-            for name in ("837P", f"837P ×{args.files}"):
+            for name in ("837P", "837P 1 set", f"837P ×{args.files}"):
                 ratio = rates[name, workers] / rates["JSON Lines", workers]
                 print(f"  {name} / JSON Lines, {workers} worker(s): {ratio:.2f}")
 

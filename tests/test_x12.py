@@ -405,11 +405,11 @@ def test_read_path_detects_x12(tmp_path):
     assert [g.claim_id for g in read_path(path)] == ["CLEAN-MCR-0001", "PT-7"]
 
 
-def _outcome(text: str, name: str) -> list:
+def _outcome(text: str, name: str, read=claim_objects_from_x12) -> list:
     """What the reader makes of a file, as JSON: the claims and where, the claim errors, or the file's error."""
     errors: list[ClaimInputError] = []
     try:
-        objects, wheres = claim_objects_from_x12(text, name, errors)
+        objects, wheres = read(text, name, errors)
     except ClaimInputError as exc:
         return ["file", str(exc)]
     return ["read", objects, wheres, [str(e) for e in errors]]

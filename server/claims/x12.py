@@ -85,9 +85,17 @@ class _Envelope:
     terminator: str
     segments: list[_Raw]
     multiline: bool
+    #: the segments by their number in the whole file, when these are the segments of a part of it
+    #: (server.claims.x12_split); None when they are the whole file, numbered from 1
+    numbered: dict[int, _Raw] | None = None
+
+    def raw(self, number: int) -> _Raw | None:
+        if self.numbered is not None:
+            return self.numbered.get(number)
+        return self.segments[number - 1] if 0 < number <= len(self.segments) else None
 
     def where(self, source: str, number: int, seg_id: str) -> str:
-        raw = self.segments[number - 1] if 0 < number <= len(self.segments) else None
+        raw = self.raw(number)
         line = f":{raw.line}" if raw is not None and self.multiline else ""
         return f"{source}{line}: segment {number} ({seg_id or '?'})"
 
@@ -328,9 +336,10 @@ def _walk(text: str, env: _Envelope, source: str) -> Iterator[_Seg]:
                    "components and separators")
     if problem is None and walked == len(env.segments):
         return
-    number = walked + 1
-    seg_id = env.segments[number - 1].seg_id if number <= len(env.segments) else "?"
-    raise ClaimInputError(env.where(source, number, seg_id), problem or "the X12 reader stopped reading here")
+    stopped = env.segments[walked] if walked < len(env.segments) else None
+    number = stopped.number if stopped else (env.segments[-1].number + 1 if env.segments else 1)
+    raise ClaimInputError(env.where(source, number, stopped.seg_id if stopped else "?"),
+                          problem or "the X12 reader stopped reading here")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -612,6 +621,13 @@ def claim_objects_from_x12(text: str, source: str = "<input>",
     """
     text = text.lstrip()
     env = _envelope(text, source)
+    objects, wheres, bad_claims, found = _read(text, env, source)
+    return _handed_over(source, objects, wheres, bad_claims, found, errors)
+
+
+def _read(text: str, env: _Envelope, source: str) -> tuple[list[dict], list[str], list[ClaimInputError], int]:
+    """(claim objects, where each is, the claims that cannot be read, CLM segments found); raises
+    ClaimInputError where the file cannot be read on."""
     objects: list[dict] = []
     wheres: list[str] = []
     bad_claims: list[ClaimInputError] = []  # handed over only when the whole file was read
@@ -624,6 +640,11 @@ def claim_objects_from_x12(text: str, source: str = "<input>",
             bad_claims.append(ClaimInputError(env.where(source, bad.seg.raw.number, bad.seg.seg_id), bad.problem))
             continue
         wheres.append(f"{source}: CLM at segment {c.clm.raw.number}")
+    return objects, wheres, bad_claims, found
+
+
+def _handed_over(source: str, objects: list[dict], wheres: list[str], bad_claims: list[ClaimInputError], found: int,
+                 errors: list[ClaimInputError] | None) -> tuple[list[dict], list[str]]:
     if not found:
         raise ClaimInputError(source, "no claim found: the interchange has no CLM segment (loop 2300)")
     if bad_claims and errors is None:

@@ -86,9 +86,15 @@ def _claim_segments(claim: dict[str, Any]) -> list[str]:
     return out
 
 
+#: the most claims (CLM segments) the 005010X222A1 TR3 recommends per transaction set (ST ... SE)
+CLAIMS_PER_SET = 5000
+
+
 def write_837p(claims: list[dict], *, sender_id: str = "M99KGSENDER", receiver_id: str = "M99KGRECEIVER",
-               control_number: int = 1, created: dt.datetime | None = None, usage: str = "T") -> str:
-    """One interchange (ISA/GS/ST) holding every claim; a billing-provider HL per provider, a subscriber HL per claim.
+               control_number: int = 1, created: dt.datetime | None = None, usage: str = "T",
+               claims_per_set: int = CLAIMS_PER_SET) -> str:
+    """One interchange (ISA/GS) of transaction sets (ST ... SE) of at most `claims_per_set` claims
+    each; in each set a billing-provider HL per provider, a subscriber HL per claim.
 
     The claim's provider is written as the billing provider (2010AA NM1*85 with its NPI; no 2310B,
     which the TR3 wants only when the rendering NPI differs), its providerType as PRV*BI, its patient
@@ -98,12 +104,31 @@ def write_837p(claims: list[dict], *, sender_id: str = "M99KGSENDER", receiver_i
         raise ValueError("no claims to write")
     if not 1 <= control_number <= 999_999_999:
         raise ValueError("control_number must be 1-999999999")
+    if claims_per_set < 1:
+        raise ValueError("claims_per_set must be at least 1")
     sender = _value("-", "sender_id", sender_id, 15)
     receiver = _value("-", "receiver_id", receiver_id, 15)
     now = created or dt.datetime.now(dt.UTC)
     ctrl = f"{control_number:09d}"
+    sets = [_transaction_set(claims[start:start + claims_per_set], f"{n:04d}", sender, receiver, control_number, now)
+            for n, start in enumerate(range(0, len(claims), claims_per_set), start=1)]
+    if len(sets) > 9999:
+        raise ValueError(f"{len(claims)} claims need {len(sets)} transaction sets; ST02 numbers at most 9999")
+    segments = [
+        f"ISA*00*{'':10}*00*{'':10}*ZZ*{sender:<15}*ZZ*{receiver:<15}*{now:%y%m%d}*{now:%H%M}*^*00501*{ctrl}*0*{usage}*:",
+        f"GS*HC*{sender}*{receiver}*{now:%Y%m%d}*{now:%H%M}*{control_number}*X*005010X222A1",
+        *(segment for st in sets for segment in st),
+        f"GE*{len(sets)}*{control_number}",
+        f"IEA*1*{ctrl}",
+    ]
+    return "~\n".join(segments) + "~\n"
+
+
+def _transaction_set(claims: list[dict], st02: str, sender: str, receiver: str, control_number: int,
+                     now: dt.datetime) -> list[str]:
     body = [
-        "BHT*0019*00*" + f"M99KG{control_number}" + f"*{now:%Y%m%d}*{now:%H%M}*CH",
+        "BHT*0019*00*" + f"M99KG{control_number}" + (f"-{int(st02)}" if st02 != "0001" else "")
+        + f"*{now:%Y%m%d}*{now:%H%M}*CH",
         f"NM1*41*2*M99KG SUBMITTER*****46*{sender}",
         "PER*IC*M99KG*EM*CLAIMS@EXAMPLE.INVALID",
         f"NM1*40*2*M99KG RECEIVER*****46*{receiver}",
@@ -145,16 +170,9 @@ def write_837p(claims: list[dict], *, sender_id: str = "M99KGSENDER", receiver_i
                      "N3*ADDRESS NOT RECORDED", "N4*NOT RECORDED*DC*200010000", "DMG*D8*19000101*U",
                      f"NM1*PR*2*{payer_name}*****PI*PAYER"]
             body += _claim_segments(claim)
-    st = ["ST*837*0001*005010X222A1", *body]
-    st.append(f"SE*{len(st) + 1}*0001")
-    segments = [
-        f"ISA*00*{'':10}*00*{'':10}*ZZ*{sender:<15}*ZZ*{receiver:<15}*{now:%y%m%d}*{now:%H%M}*^*00501*{ctrl}*0*{usage}*:",
-        f"GS*HC*{sender}*{receiver}*{now:%Y%m%d}*{now:%H%M}*{control_number}*X*005010X222A1",
-        *st,
-        f"GE*1*{control_number}",
-        f"IEA*1*{ctrl}",
-    ]
-    return "~\n".join(segments) + "~\n"
+    st = [f"ST*837*{st02}*005010X222A1", *body]
+    st.append(f"SE*{len(st) + 1}*{st02}")
+    return st
 
 
 #: the claim form's fields an 837P has no element for (docs/x12-837p.md): the writer leaves them out

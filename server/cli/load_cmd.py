@@ -67,7 +67,8 @@ def run(args: argparse.Namespace) -> int:
 
         return run_spark_load(args)
     errors: list[ClaimInputError] = []
-    work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors)
+    work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors,
+                       read_workers=args.workers)
     outcomes = batch.validate_units(work, "fast", args.workers, keep_claims=True)
 
     def collect(stream):

@@ -47,7 +47,8 @@ def run(args: argparse.Namespace) -> int:
 
         return run_spark(args)
     errors: list[ClaimInputError] = []
-    work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors)
+    work = batch.units([Path(f) for f in args.files], args.input_format, max(1, args.batch_size), errors,
+                       read_workers=args.workers)
     progress = None
     if sys.stderr.isatty() and not args.no_progress:
         from tqdm import tqdm

@@ -7,10 +7,12 @@ size, in this process or in worker processes (one per core), and the per-claim r
 in input order. Memory is bounded by the batch size and the number of units in flight, never by
 the total: a million claims stream through.
 
-Why 837P files are cut by size: pyx12 reads about 430 claims a second, slower than a worker
+Why 837P files are cut by size: pyx12 reads about 450 claims a second, slower than a worker
 validates them. A folder of small files is best read by the workers, each its own file. A large
 file, read by one worker, would leave the others idle; so it is read to claim objects here, in
-the process that cuts the units, and its claims go out in batches to every worker.
+the process that cuts the units (its transaction sets by as many reader processes as there are
+workers, when it has several: server.claims.x12_split), and its claims go out in batches to every
+worker.
 
 A claim id may appear once per file. Within one unit the JSON claim reader refuses a repeat; across
 the units of a file, `FileIds` does, with the same message, so cutting a file into units changes
@@ -163,13 +165,16 @@ def _json_lines_file(path: Path, batch_size: int) -> Iterator[Unit]:
         raise ClaimInputError(str(path), f"not UTF-8 text (byte {exc.start})") from None
 
 
-def text_units(text: str, source: str, fmt: str | None = None, batch_size: int = DEFAULT_BATCH) -> Iterator[Unit]:
+def text_units(text: str, source: str, fmt: str | None = None, batch_size: int = DEFAULT_BATCH,
+               read_workers: int = 1) -> Iterator[Unit]:
     """The units of one file's text (format detected unless given). A file refused whole raises
-    ClaimInputError, or RecursionError for JSON nested too deep; the caller reports it."""
+    ClaimInputError, or RecursionError for JSON nested too deep; the caller reports it. An 837P of
+    more claims than a batch is read here, by `read_workers` processes when its transaction sets
+    allow (server.claims.x12_split)."""
     from server.claims.accounted import item_wheres
     from server.claims.jsonform import load_json
     from server.claims.readers import detect_format
-    from server.claims.x12 import claim_objects_from_x12
+    from server.claims.x12_split import claim_objects_split
 
     kind = fmt or detect_format(text)
     if kind == "json":
@@ -177,7 +182,7 @@ def text_units(text: str, source: str, fmt: str | None = None, batch_size: int =
         yield from _chunks(source, items, item_wheres(source, len(items)), batch_size)
     elif kind == "x12" and x12_claim_count(text) > batch_size:
         bad: list[ClaimInputError] = []
-        objects, wheres = claim_objects_from_x12(text, source, bad)
+        objects, wheres = claim_objects_split(text, source, bad, read_workers)
         yield from _chunks(source, objects, wheres, batch_size, bad)
     else:
         yield Unit(source, text=text, fmt=kind, batch_size=batch_size)
@@ -193,14 +198,14 @@ def x12_claim_count(text: str) -> int:
 
 
 def units(paths: Iterable[Path], fmt: str | None = None, batch_size: int = DEFAULT_BATCH,
-          errors: list[ClaimInputError] | None = None) -> Iterator[Unit]:
+          errors: list[ClaimInputError] | None = None, read_workers: int = 1) -> Iterator[Unit]:
     """Work units for the files and folders named; unreadable files go to `errors` (or raise)."""
     for path in claim_files(paths):
         try:
             if fmt in (None, "json") and path.suffix.lower() in (".jsonl", ".ndjson"):
                 yield from _json_lines_file(path, batch_size)
                 continue
-            yield from text_units(_read(path), str(path), fmt, batch_size)
+            yield from text_units(_read(path), str(path), fmt, batch_size, read_workers)
         except (ClaimInputError, RecursionError) as exc:
             bad = exc if isinstance(exc, ClaimInputError) else ClaimInputError(str(path), TOO_DEEP)
             if errors is None:
