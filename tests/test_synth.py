@@ -261,6 +261,30 @@ def test_cli_fhir_and_x12_read_back_as_the_same_claims(fmt, module, ext, tmp_pat
     assert sorted(ids) == sorted(c["id"] for c in generate(30, 6))
 
 
+def test_x12_output_leaves_out_the_claims_an_837p_cannot_carry_and_says_how_many(tmp_path, capsys):
+    """Some faults have no place in an 837P (a 13th diagnosis, a 5th pointer): `generate --format x12`
+    stopped at the first such claim with exit 2. It now writes every other claim, with its label,
+    and counts the ones left out."""
+    from server.claims.readers import read_path
+    from server.claims.x12_write import refusal
+
+    folder, labels = tmp_path / "x12", tmp_path / "labels.jsonl"
+    assert main(["generate", "--count", "500", "--seed", "7", "--format", "x12", "--per-file", "200",
+                 "--out", str(folder), "--labels", str(labels)]) == 0
+    every = list(generate(500, 7))
+    kept = [c["id"] for c in every if refusal(c) is None]
+    left_out = len(every) - len(kept)
+    assert 0 < left_out < 20
+    message = capsys.readouterr().err
+    assert f"{len(kept)} claims" in message and f"{left_out} generated claims were left out" in message
+    errors: list[ClaimInputError] = []
+    files = sorted(folder.iterdir())
+    assert len(files) == 3 and len(read_path(files[0], "x12", errors)) == 200  # full files of writable claims
+    ids = [g.claim_id for f in files for g in read_path(f, "x12", errors)]
+    assert errors == [] and sorted(ids) == sorted(kept)
+    assert [json.loads(line)["id"] for line in labels.read_text().splitlines()] == kept
+
+
 def test_output_does_not_depend_on_the_hash_seed():
     """Sets and dicts must not leak their per-process order into the claims."""
     code = "import sys; from tests.test_synth import jsonl; sys.stdout.buffer.write(jsonl(800, 13))"

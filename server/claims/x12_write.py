@@ -179,13 +179,20 @@ def _transaction_set(claims: list[dict], st02: str, sender: str, receiver: str, 
 NOT_IN_837P = ("findings", "visitNumber")
 
 
+def refusal(claim: dict) -> str | None:
+    """Why an 837P cannot carry the claim (the writer's message: 13 diagnoses, 5 pointers on a line,
+    no service line, no provider NPI...), or None when it can."""
+    try:
+        write_837p([claim])
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def writable_claims(claims: Iterable[dict]) -> Iterator[dict]:
     """The claims an 837P can carry, as its reader gives them back (without NOT_IN_837P); a claim the
     writer refuses (no provider NPI, a payer without a filing code...) is skipped. For benches and tests."""
     for claim in claims:
         kept = {k: v for k, v in claim.items() if k not in NOT_IN_837P}
-        try:
-            write_837p([kept])
-        except ValueError:
-            continue
-        yield kept
+        if refusal(kept) is None:
+            yield kept

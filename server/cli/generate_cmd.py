@@ -65,6 +65,22 @@ def run(args: argparse.Namespace) -> int:
     except (FormatUnavailable, ValueError) as exc:
         return _fail(str(exc))
 
+    left_out = 0
+    if args.format == "x12":
+        # some faults have no place in an 837P (a 13th diagnosis, a 5th pointer, a claim without
+        # lines): such claims are left out of X12 output, and counted, rather than ending the run
+        from server.claims.x12_write import refusal
+
+        def writable(items):
+            nonlocal left_out
+            for s in items:
+                if refusal(s.claim) is None:
+                    yield s
+                else:
+                    left_out += 1
+
+        stream = writable(stream)
+
     labels = open(args.labels, "w", encoding="utf-8") if args.labels else None  # noqa: SIM115
     faulty = 0
 
@@ -111,5 +127,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         if labels:
             labels.close()
-    print(f"m99kg generate: {written} claims ({faulty} with faults) to {where}", file=sys.stderr)
+    skipped = (f"; {left_out} generated claims were left out because an 837P cannot carry them "
+               "(more than 12 diagnoses, more than 4 pointers on a line...)") if left_out else ""
+    print(f"m99kg generate: {written} claims ({faulty} with faults) to {where}{skipped}", file=sys.stderr)
     return 0
