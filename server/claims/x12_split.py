@@ -61,51 +61,44 @@ def _sets(env: x12._Envelope) -> list[_Set] | None:
     The envelope's nesting was checked by x12._check_envelope before."""
     e = env.element
     sets: list[_Set] = []
-    gs_ids: set[str] = set()
-    st_ids: set[str] = set()
+    gs_ids: list[str] = []  # of the one interchange
+    st_ids: set[str] = set()  # of the current group
     isa = gs = None
     group: list[_Set] = []
-    interchange: list[_Set] = []
-    groups = 0
     current: _Set | None = None
     for raw in env.segments:
-        el = raw.text.split(e)
         sid = raw.seg_id
-        if sid == "ISA":
+        if current is not None:
+            current.segments.append(raw)
+            if sid == "SE":
+                group.append(current)
+                current = None
+            else:
+                current.claims += int(sid == "CLM")
+        elif sid == "ISA":
             if isa is not None:  # pyx12 reads one interchange per file: it refuses the second IEA
                 return None
-            isa, groups, interchange = raw, 0, []
+            isa = raw
         elif sid == "GS":
-            if len(el) < 7 or el[6] in gs_ids:
+            el = raw.text.split(e)
+            if isa is None or len(el) < 7 or el[6] in gs_ids:
                 return None
-            gs, group = raw, []
-            gs_ids.add(el[6])
-            groups += 1
-            st_ids = set()
+            gs, group, st_ids = raw, [], set()
+            gs_ids.append(el[6])
         elif sid == "ST":
-            if len(el) < 3 or el[2] in st_ids or isa is None or gs is None:
+            el = raw.text.split(e)
+            if gs is None or len(el) < 3 or el[2] in st_ids:
                 return None
             st_ids.add(el[2])
             current = _Set(isa, gs, [raw], 0)
-        elif sid == "SE" and current is not None:
-            current.segments.append(raw)
-            group.append(current)
-            sets.append(current)
-            current = None
-        elif sid == "GE" and gs is not None:
-            if raw.text != e.join(["GE", str(len(group)), gs.text.split(e)[6]]):
-                return None
+        elif sid == "GE" and raw.text == e.join(["GE", str(len(group)), gs_ids[-1]]):
             for s in group:
                 s.ge = raw
-            interchange += group
-        elif sid == "IEA" and isa is not None:
-            if raw.text != e.join(["IEA", str(groups), isa.text.split(e)[13]]):
-                return None
-            for s in interchange:
+            sets += group
+        elif sid == "IEA" and isa is not None and raw.text == e.join(["IEA", str(len(gs_ids)),
+                                                                      isa.text.split(e)[13]]):
+            for s in sets:
                 s.iea = raw
-        elif current is not None:
-            current.segments.append(raw)
-            current.claims += int(sid == "CLM")
         else:
             return None
     return sets if all(s.ge is not None and s.iea is not None for s in sets) else None
