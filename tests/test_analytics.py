@@ -180,11 +180,18 @@ def test_visits_without_outcome(sample):
     assert expected  # the generator writes long courses of care without outcome measures
 
 
+DISPLACEMENT_RULES = {"m43-5-excludes1-same-region", "m43-5-excludes1", "stenosis-classified-elsewhere"}
+
+
 def test_displaced_codes_billed(sample):
-    store, claims, _reports = sample
+    """The query reads the pairs the displacement rules stored at load time; this checks them against
+    the ontology's m99:Displacement entries read with rdflib (for billable codes: the rules look below
+    a family header, not at it), and every pair's relation."""
+    store, claims, reports = sample
     g = rdflib.Graph()
     g.parse(ROOT / "ontology" / "displacements.ttl")
     g.parse(ROOT / "ontology" / "facets.ttl")
+    g.parse(ROOT / "ontology" / "terms.ttl")
     by_char = {str(g.value(r, M99.fifthCharacter)): r for r in g.subjects(rdflib.RDF.type, M99.Region)
                if g.value(r, M99.fifthCharacter) is not None}
     co_reported = rdflib.URIRef("https://w3id.org/m99kg/id/relation/co-reported")
@@ -192,30 +199,70 @@ def test_displaced_codes_billed(sample):
     def notation(iri) -> str:
         return str(iri).rsplit("/", 1)[-1]
 
-    expected = set()
+    expected: dict[tuple[str, str, str], set[str]] = defaultdict(set)
     for c in claims.values():
         dxs = [d if "." in d else d[:3] + "." + d[3:] for d in c.get("diagnoses", [])]
         for m in dxs:
-            if not (m.startswith("M99.") and len(m) == 6 and icd.is_valid_item(m)):
+            # a billable M99 code: M99.xY, or M99.9, which is its own subcategory
+            if not (m.startswith("M99.") and icd.is_valid_item(m) and icd.is_leaf(m)):
                 continue
-            sub, region = m[:5], by_char.get(m[5])
-            for disp in g.subjects(M99.displacedSubcategory, rdflib.URIRef(
-                    "http://purl.bioontology.org/ontology/ICD10CM/" + sub)):
-                if g.value(disp, M99.relation) == co_reported:
-                    continue
-                regions = set(g.objects(disp, M99.forRegion))
-                if regions and region not in regions:
-                    continue
-                family = g.value(disp, M99.codeFamily) == rdflib.Literal(True)
-                for by in map(notation, g.objects(disp, M99.displacedBy)):
-                    for o in dxs:
-                        if not icd.is_valid_item(o):
-                            continue
-                        if o == by or (family and by in icd.get_ancestors(o)):
-                            expected.add((c["id"], m, o))
+            region = by_char.get(m[5]) if len(m) == 6 else None
+            for sub in {m[:5], m}:
+                for disp in g.subjects(M99.displacedSubcategory, rdflib.URIRef(
+                        "http://purl.bioontology.org/ontology/ICD10CM/" + sub)):
+                    relation = g.value(disp, M99.relation)
+                    if relation == co_reported:
+                        continue
+                    regions = set(g.objects(disp, M99.forRegion))
+                    if regions and region not in regions:
+                        continue
+                    family = g.value(disp, M99.codeFamily) == rdflib.Literal(True)
+                    for by in map(notation, g.objects(disp, M99.displacedBy)):
+                        for o in dxs:
+                            if not (icd.is_valid_item(o) and icd.is_leaf(o)):
+                                continue
+                            if o == by or (family and by in icd.get_ancestors(o)):
+                                expected[(c["id"], m, o)].add(str(g.value(relation, SKOS.prefLabel)))
     rows = _rows(store, "displaced-codes-billed")
-    assert {(r["claimId"], r["m99"], r["other"]) for r in rows} == expected
+    got = {(r["claimId"], r["m99"], r["other"]) for r in rows}
+    assert {k for k in got if icd.is_leaf(k[2])} == set(expected)
     assert expected  # the generator bills displaced pairs
+    for r in rows:  # the relation named is the entry's
+        if (r["claimId"], r["m99"], r["other"]) in expected:
+            assert r["relation"] in expected[(r["claimId"], r["m99"], r["other"])]
+    # and exactly the pairs the rules reported: one row per pair, none lost for want of a relation
+    reported = set()
+    for rep in reports.values():
+        for res in rep.results:
+            if res.rule in DISPLACEMENT_RULES:
+                m99 = [x for x in res.codes if x.startswith("M99")]
+                others = [x for x in res.codes if not x.startswith("M99")]
+                assert len(m99) == 1 and len(others) == 1, res.codes
+                reported.add((rep.claim, m99[0], others[0]))
+    assert got == reported
+
+
+def test_displaced_codes_billed_pairs():
+    """Hand-written claims, one per kind of pair: M99.9 is its own subcategory (the family Excludes1
+    covers it; the query before session 8 looked only below a subcategory and missed it), a
+    same-region Excludes1, a stenosis displaced in its region, and one displaced only in another region."""
+    store = knowledge_store()
+    base = {"payer": "commercial", "providerType": "chiropractor", "provider": "1234567893",
+            "serviceDate": "2026-03-02", "lines": [{"procedure": "98940", "pointers": [1]}]}
+    claims = [
+        {**base, "id": "UNSPEC", "diagnoses": ["M99.9", "M43.5X6"]},
+        {**base, "id": "SAME-REGION", "diagnoses": ["M99.03", "M43.5X6"]},
+        {**base, "id": "STENOSIS", "diagnoses": ["M99.33", "M48.062"]},
+        {**base, "id": "OTHER-REGION", "diagnoses": ["M99.31", "M48.062"]},
+    ]
+    validator = FastValidator(Store(oxstore=store.ox))
+    load_outcomes(batch.validate_units(batch.object_units(claims, "pairs", 10), validator=validator,
+                                       keep_claims=True), store.ox)
+    rows = {(r["claimId"], r["m99"], r["other"], r["relation"]) for r in _rows(store, "displaced-codes-billed")}
+    assert rows == {("UNSPEC", "M99.9", "M43.5X6", "Excludes1"), ("SAME-REGION", "M99.03", "M43.5X6", "Excludes1"),
+                    ("STENOSIS", "M99.33", "M48.062", "displaces")}
+    assert _rows(store, "displaced-codes-billed", provider="1234567893") and \
+        not _rows(store, "displaced-codes-billed", provider="1999999992")
 
 
 def test_violations_by_code_severity_and_window(sample):
