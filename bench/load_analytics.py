@@ -74,7 +74,7 @@ def main() -> None:
     from server.loading import bulk_load_outcomes, load_outcomes
     from server.namedqueries import load_queries
     from server.namespaces import GRAPH_CLAIMS
-    from server.sparql.snapshot import ensure_snapshot, locked
+    from server.sparql.snapshot import data_folder
     from server.synth.generator import generate
     from server.validation import batch
 
@@ -95,8 +95,7 @@ def main() -> None:
     data = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="m99kg-bench-"))
     print(f"machine: {os.cpu_count()} cores; {args.claims} claims; data folder {data}")
     try:
-        snapshot = ensure_snapshot(data)
-        with locked(data, exclusive=True):
+        with data_folder(data, exclusive=True) as snapshot:  # brought up to date with the knowledge first
             store = ox.Store(str(snapshot))
             loaded = sum(1 for _ in store.query(f"SELECT ?c WHERE {{ GRAPH <{GRAPH_CLAIMS}> {{ ?c a "
                                                  "<https://w3id.org/m99kg/vocab#Claim> } }"))

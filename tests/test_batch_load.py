@@ -14,7 +14,7 @@ import pytest
 from server.claims.fhir_write import write_fhir_bundle
 from server.claims.x12_write import write_837p
 from server.loading import batch_update, batch_writes, load_outcomes, stored_claims, write_batch
-from server.namespaces import GRAPH_CLAIMS, GRAPH_RESULTS, M99
+from server.namespaces import GRAPH_CLAIMS, GRAPH_CODESET, GRAPH_RESULTS, M99
 from server.sparql.snapshot import ensure_snapshot, locked
 from server.store import Store
 from server.validation import batch
@@ -306,7 +306,12 @@ def test_load_command_into_a_data_folder_and_the_lock(tmp_path, folder):
     assert "loaded 1 claims" in result.stdout
     with locked(data, exclusive=False):  # what a running service holds
         busy = _run("load", str(folder / "one.json"), "--data", str(data))
+        demo = _run("demo", "--count", "5", "--data", str(data))  # demo --data writes, as a load does
     assert busy.returncode == 2 and "in use" in busy.stderr
+    assert demo.returncode == 2 and "in use" in demo.stderr and "Traceback" not in demo.stderr
+    with locked(data, exclusive=True):  # what a load holds: a query would read a store being written
+        reading = _run("query", "denial-risk-by-month", "--data", str(data))
+    assert reading.returncode == 2 and "in use" in reading.stderr and "Traceback" not in reading.stderr
     store = ox.Store.read_only(str(ensure_snapshot(data)))
     assert _graph_counts(store)[0] > 0
     query = _run("query", "denial-risk-by-month", "--data", str(data), "--format", "json")
@@ -339,11 +344,13 @@ def test_loaded_claims_survive_a_knowledge_rebuild(tmp_path, folder, monkeypatch
     data = tmp_path / "data"
     assert _run("load", str(folder / "one.json"), "--data", str(data)).returncode == 0
     old = ensure_snapshot(data)
+    inode = old.stat().st_ino
     (old / "FINGERPRINT").write_text("stale")  # as if the ontology had changed since the load
     new = ensure_snapshot(data)
-    assert new == old  # same content fingerprint, rebuilt in place of the stale one
+    assert new == old and new.stat().st_ino == inode  # the knowledge replaced in place, nothing copied
     store = ox.Store.read_only(str(new))
     assert _graph_counts(store)[0] > 0
+    assert next(iter(store.quads_for_pattern(None, None, None, ox.NamedNode(GRAPH_CODESET))), None) is not None
 
 
 def test_load_into_an_unreadable_place_is_a_clear_error(tmp_path, folder):

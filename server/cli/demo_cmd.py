@@ -8,6 +8,7 @@ prints the answers of a few analytics queries, each with the command that asks i
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
 
@@ -26,27 +27,39 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     import pyoxigraph as ox
 
-    from server.cli.query_cmd import table
-    from server.loading import load_outcomes
-    from server.namedqueries import load_queries
     from server.store import Store, knowledge_store
-    from server.synth.generator import generate
-    from server.validation import batch
-    from server.validation.fast import FastValidator
 
     if args.count < 1:
         print("m99kg demo: --count must be at least 1", file=sys.stderr)
         return 2
     started = time.perf_counter()
-    if args.data:
-        from pathlib import Path
+    with contextlib.ExitStack() as held:
+        if args.data:  # written to: under the folder's exclusive lock, as a load
+            from pathlib import Path
 
-        from server.sparql.snapshot import ensure_snapshot
+            from server.sparql.snapshot import data_folder
 
-        store = Store(oxstore=ox.Store(str(ensure_snapshot(Path(args.data)))))
-    else:
-        store = knowledge_store()
-    print(f"knowledge loaded in {time.perf_counter() - started:.1f} s")
+            try:
+                snapshot = held.enter_context(data_folder(Path(args.data), exclusive=True))
+            except (OSError, RuntimeError) as exc:  # a busy folder (StoreBusyError), an unwritable place
+                print(f"m99kg demo: {exc}", file=sys.stderr)
+                return 2
+            store = Store(oxstore=ox.Store(str(snapshot)))
+        else:
+            store = knowledge_store()
+        print(f"knowledge loaded in {time.perf_counter() - started:.1f} s")
+        return _demo(args, store)
+
+
+def _demo(args: argparse.Namespace, store) -> int:
+    from server.cli.query_cmd import table
+    from server.loading import load_outcomes
+    from server.namedqueries import load_queries
+    from server.store import Store
+    from server.synth.generator import generate
+    from server.validation import batch
+    from server.validation.fast import FastValidator
+
     started = time.perf_counter()
     validator = FastValidator(Store(oxstore=store.ox))
     outcomes = batch.validate_units(batch.object_units(generate(args.count, args.seed), "generated", 250),

@@ -109,10 +109,10 @@ def embedded_store(directory: Path) -> Iterator[ox.Store]:
     """The data folder's store, opened for writing under its exclusive lock (flushed and closed at the end)."""
     import pyoxigraph as ox
 
-    from server.sparql.snapshot import ensure_snapshot, locked
+    from server.sparql.snapshot import data_folder
 
-    with locked(directory, exclusive=True):
-        store = ox.Store(str(ensure_snapshot(directory)))
+    with data_folder(directory, exclusive=True) as snapshot:
+        store = ox.Store(str(snapshot))
         try:
             yield store
         finally:

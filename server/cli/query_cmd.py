@@ -10,6 +10,7 @@ shortened with the project prefixes, long cells cut (use csv or json for the ful
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import textwrap
 
@@ -81,12 +82,17 @@ def run(args: argparse.Namespace) -> int:
     except (UsageError, ParameterError) as exc:
         return _fail(str(exc))
 
+    with contextlib.ExitStack() as held:
+        try:
+            store = _store(args.data, held)
+        except (OSError, RuntimeError) as exc:  # RuntimeError: StoreBusyError, a load is writing the folder
+            return _fail(f"cannot open {args.data}: {exc}")
+        return _answer(store, sparql, args)
+
+
+def _answer(store: ox.Store, sparql: str, args: argparse.Namespace) -> int:
     from server.sparql import results as res
 
-    try:
-        store = _store(args.data)
-    except (OSError, RuntimeError) as exc:
-        return _fail(f"cannot open {args.data}: {exc}")
     result = store.query(sparql, use_default_graph_as_union=True, prefixes=PREFIXES)
     if isinstance(result, ox.QueryBoolean):
         out = res.write_ask(bool(result), "json" if args.format == "json" else "csv")
@@ -106,17 +112,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _store(data: str | None) -> ox.Store:
-    """The loaded data folder opened read-only (a running service may share it), or the knowledge in memory."""
+def _store(data: str | None, held: contextlib.ExitStack) -> ox.Store:
+    """The loaded data folder opened read-only, under its shared lock until `held` closes (a running
+    service may share it; a load may not write it meanwhile), or the knowledge in memory."""
     if data is None:
         from server.store import knowledge_store
 
         return knowledge_store(shapes=False).ox
     from pathlib import Path
 
-    from server.sparql.snapshot import ensure_snapshot
+    from server.sparql.snapshot import data_folder
 
-    return ox.Store.read_only(str(ensure_snapshot(Path(data))))
+    return ox.Store.read_only(str(held.enter_context(data_folder(Path(data), exclusive=False))))
 
 
 def _fail(message: str) -> int:

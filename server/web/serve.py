@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from pathlib import Path
 
 import pyoxigraph as ox
 from flask import Flask, Response
 
 from server.remote.protocol import Endpoints, ProtocolClient, RemoteError, StoreRefused, StoreUnavailable
 from server.sparql.pool import QueryPool
-from server.sparql.snapshot import ensure_snapshot, locked
+from server.sparql.snapshot import data_folder, ensure_snapshot
 from server.store import Store
 from server.web.app import create_app
 from server.web.config import Config
@@ -23,11 +24,12 @@ from server.web.config import Config
 log = logging.getLogger("m99kg")
 
 
-def build(config: Config):
-    """(app, pool) ready to serve; the caller closes the pool."""
+def build(config: Config, snapshot: Path | None = None):
+    """(app, pool) ready to serve; the caller closes the pool. `snapshot`: the data folder's snapshot,
+    when the caller holds the folder's lock (serve does); otherwise it is brought up to date here."""
     if config.store_url:
         return build_remote(config)
-    snapshot = ensure_snapshot(config.data_dir)
+    snapshot = snapshot or ensure_snapshot(config.data_dir)
     pool = QueryPool(str(snapshot), workers=config.workers, timeout=config.query_timeout,
                      row_limit=config.row_limit, memory_mb=config.query_memory_mb)
     store = Store(oxstore=ox.Store.read_only(str(snapshot)))
@@ -77,9 +79,10 @@ def serve(config: Config) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     started = time.perf_counter()
     with contextlib.ExitStack() as held:
+        snapshot = None
         if not config.store_url:  # a loader must not write the data folder while the workers read it
-            held.enter_context(locked(config.data_dir, exclusive=False))
-        app, pool = build(config)
+            snapshot = held.enter_context(data_folder(config.data_dir, exclusive=False))
+        app, pool = build(config, snapshot)
         log.info("ready in %.1f s on http://%s:%d/", time.perf_counter() - started, config.host, config.port)
         try:
             waitress.serve(app, host=config.host, port=config.port, threads=config.threads, ident="m99kg")
