@@ -358,6 +358,10 @@ def test_load_into_an_unreadable_place_is_a_clear_error(tmp_path, folder):
     blocker.write_text("x")
     result = _run("load", str(folder / "one.json"), "--data", str(blocker / "sub"))
     assert result.returncode == 2 and "Traceback" not in result.stderr
+    for command in (["serve", "--port", "9"], ["query", "regions"], ["demo", "--count", "1"]):
+        result = _run(*command, "--data", str(blocker / "sub"))
+        assert result.returncode == 2 and "Not a directory" in result.stderr and "Traceback" not in result.stderr, \
+            (command, result.stderr)
 
 
 def test_demo_prints_analytics(tmp_path):

@@ -68,4 +68,7 @@ def run(args: argparse.Namespace) -> int:
     except StoreBusyError as exc:
         print(f"m99kg serve: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a data folder that cannot be made or read, a port already taken
+        print(f"m99kg serve: {exc}", file=sys.stderr)
+        return 2
     return 0
