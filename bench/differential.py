@@ -130,7 +130,9 @@ def read_ledger(path: Path) -> dict[str, dict]:
 
 
 def write_ledger(path: Path, entries: dict[str, dict], fingerprint: str) -> None:
-    """The entries of `fingerprint`, ordered by seed and chunk, written atomically."""
+    """The entries of `fingerprint`, ordered by seed and chunk, written atomically. Entries another run
+    wrote to the file since this one read it are kept (two runs may share a checkout)."""
+    entries = {**read_ledger(path), **entries}
     keep = sorted((e for e in entries.values() if e["fingerprint"] == fingerprint),
                   key=lambda e: (e["seed"], e["chunk"]))
     tmp = path.with_suffix(f".tmp{os.getpid()}")

@@ -111,6 +111,10 @@ def test_a_ledger_entry_of_other_sources_is_dropped_and_a_bad_line_named(tmp_pat
     new = {"chunk": 0, "seed": 1, "claims": 3, "key": "k-new", "fingerprint": "now", "sha256": "b"}
     bench.write_ledger(ledger, {"k-old": old, "k-new": new}, "now")
     assert bench.read_ledger(ledger) == {"k-new": new}
+    other = {**new, "chunk": 1, "key": "k-other"}  # written by another run meanwhile: kept
+    bench.write_ledger(ledger, {"k-other": other}, "now")
+    bench.write_ledger(ledger, {"k-new": {**new, "sha256": "c"}}, "now")
+    assert bench.read_ledger(ledger) == {"k-new": {**new, "sha256": "c"}, "k-other": other}
     ledger.write_text(json.dumps(new) + "\n{not json\n")
     try:
         bench.read_ledger(ledger)
