@@ -171,11 +171,11 @@ def main() -> int:
         chunks.append(batch)
     keys = [chunk_key(fingerprint, c) for c in chunks]
     paths = [args.cache / f"seed{args.seed}-chunk{i:05d}.jsonl" for i in range(len(chunks))]
-    cached = {i for i in range(len(chunks)) if read_chunk(paths[i], keys[i]) is not None}
+    cached = {i: reports for i in range(len(chunks)) if (reports := read_chunk(paths[i], keys[i])) is not None}
     ledger = read_ledger(args.ledger)
     unrecorded = [i for i in sorted(cached) if keys[i] not in ledger]
     for i in unrecorded:  # computed by a run that had no ledger, or by another checkout
-        ledger[keys[i]] = ledger_entry(fingerprint, args.seed, i, keys[i], read_chunk(paths[i], keys[i]) or [])
+        ledger[keys[i]] = ledger_entry(fingerprint, args.seed, i, keys[i], cached[i])
     if unrecorded:
         write_ledger(args.ledger, ledger, fingerprint)
     recorded = set() if args.ignore_ledger else \
@@ -196,11 +196,11 @@ def main() -> int:
                 write_chunk(paths[i], keys[i], reports)
                 ledger[keys[i]] = ledger_entry(fingerprint, args.seed, i, keys[i], reports)
                 write_ledger(args.ledger, ledger, fingerprint)
-                cached.add(i)
+                cached[i] = reports
                 print(f"  reference chunk {i}: {len(chunks[i])} claims in {time.perf_counter() - start:.0f} s "
                       f"({len(cached) + len(recorded)}/{len(chunks)} chunks)", flush=True)
 
-    done = sorted(cached | recorded)
+    done = sorted(cached.keys() | recorded)
     objects = [obj for i in done for obj in chunks[i]]
     start = time.perf_counter()
     fast_all = fast_json(objects, FastValidator(knowledge_store(shapes=False)))
@@ -211,7 +211,7 @@ def main() -> int:
         fast = fast_all[offset:offset + len(chunks[i])]
         offset += len(chunks[i])
         if i in cached:
-            reference = read_chunk(paths[i], keys[i]) or []
+            reference = cached[i]
             m, d = compare_json(reference, fast)
             n, diffs = n + m, diffs + d
         elif digest(fast) == ledger[keys[i]]["sha256"]:

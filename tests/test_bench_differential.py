@@ -11,6 +11,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 _PROBE = """
@@ -128,8 +130,6 @@ def test_the_fast_engine_reproduces_every_reference_chunk_recorded_in_the_ledger
     """The 100,000-claim differential's recorded chunks, checked against the fast engine on every run of
     the suite (about 2 ms per claim). Recorded for the shapes and sources of one fingerprint: after
     a change to them the ledger is about sources that no longer exist, until the bench computes it again."""
-    import pytest
-
     entries = [json.loads(line) for line in LEDGER.read_text().splitlines()]
     assert entries, "the ledger is empty"
     if {e["fingerprint"] for e in entries} != {bench_module().reference_fingerprint()}:
